@@ -1,0 +1,65 @@
+"""One error type for everything wrong with a lab, carrying every problem at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LabIssue:
+    """One problem in a lab, located in a file.
+
+    Args:
+        file: Path of the offending file, relative to the lab's parent when possible.
+        message: What is wrong, in the user's words.
+        line: 1-based line number, when known.
+        key: Dotted key path inside the file (``local.temperature``), when known.
+    """
+
+    file: str
+    message: str
+    line: int | None = None
+    key: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class LabError(ValueError):
+    """A lab that cannot be used; ``issues`` lists every problem found, each with its file."""
+
+    def __init__(self, issues: list[LabIssue]) -> None:
+        self.issues = list(issues)
+        n = len(self.issues)
+        head = f"{n} problem{'s' if n != 1 else ''} in the lab:"
+        super().__init__("\n".join([head, *(f"  - {issue}" for issue in self.issues)]))
+
+    @classmethod
+    def single(
+        cls, file: str, message: str, *, line: int | None = None, key: str | None = None
+    ) -> LabError:
+        """Build an error holding one issue."""
+        return cls([LabIssue(file=file, message=message, line=line, key=key)])
+
+
+class IssueCollector:
+    """Collects issues while a lab loads, so that every problem is reported, not only the first."""
+
+    def __init__(self) -> None:
+        self.issues: list[LabIssue] = []
+
+    def add(
+        self, file: str, message: str, *, line: int | None = None, key: str | None = None
+    ) -> None:
+        """Record one problem."""
+        self.issues.append(LabIssue(file=file, message=message, line=line, key=key))
+
+    def extend(self, error: LabError) -> None:
+        """Record every problem of a LabError."""
+        self.issues.extend(error.issues)
+
+    def raise_if_any(self) -> None:
+        """Raise a LabError holding everything collected, if anything was."""
+        if self.issues:
+            raise LabError(self.issues)

@@ -1,0 +1,439 @@
+"""Load a lab folder into one validated object, reporting every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..metrics import METRICS
+from ..secrets import redact
+from ._candidates import Candidate, expand_candidates, match_baseline
+from ._datasets import DATASET_SUFFIXES, Dataset
+from ._errors import IssueCollector, LabError
+from ._schema import ExperimentConfig, GenerationParams, ModelConfig, check_name
+from ._templates import Prompt, load_prompt, make_environment
+from ._yaml import KeyPath, dotted, line_of, load_yaml
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """What one generations partition (candidate x dataset) must produce."""
+
+    candidate: Candidate
+    dataset: str
+    repeats: int
+    limit: int | None
+
+
+@dataclass
+class Lab:
+    """A validated lab: models, prompts, datasets and experiments."""
+
+    root: Path
+    models: dict[str, ModelConfig]
+    prompts: dict[str, Prompt]
+    datasets: dict[str, Dataset]
+    experiments: dict[str, ExperimentConfig]
+    _candidates: dict[str, list[Candidate]] = field(default_factory=dict, repr=False)
+
+    def candidates(self, experiment: str) -> list[Candidate]:
+        """The candidates of one experiment."""
+        if experiment not in self._candidates:
+            config = self.experiment(experiment)
+            self._candidates[experiment] = expand_candidates(config, self.prompts, self.models)
+        return self._candidates[experiment]
+
+    def experiment(self, name: str) -> ExperimentConfig:
+        """One experiment by name, with a helpful error for a typo."""
+        if name not in self.experiments:
+            raise LabError.single(
+                str(self.root / "experiments"), unknown("experiment", name, self.experiments)
+            )
+        return self.experiments[name]
+
+    def baseline(self, experiment: str) -> Candidate:
+        """The experiment's baseline candidate (default: its first candidate)."""
+        config = self.experiment(experiment)
+        candidates = self.candidates(experiment)
+        if config.baseline is None:
+            return candidates[0]
+        return match_baseline(config.baseline, candidates)[0]
+
+    def all_candidates(self) -> dict[str, Candidate]:
+        """Every candidate of every experiment, by partition key."""
+        return {c.key: c for name in self.experiments for c in self.candidates(name)}
+
+    def experiments_for(self, dataset: str) -> list[str]:
+        """Names of the experiments that evaluate ``dataset``."""
+        return [name for name, e in self.experiments.items() if e.dataset == dataset]
+
+    def metrics_for(self, candidate_key: str, dataset: str) -> list[str]:
+        """Every metric an experiment asks for on this candidate and dataset, in order."""
+        names: dict[str, None] = {}
+        for name in self.experiments_for(dataset):
+            if any(c.key == candidate_key for c in self.candidates(name)):
+                names.update(dict.fromkeys(self.experiments[name].metrics))
+        return list(names)
+
+    def plans(self, experiments: Iterable[str] | None = None) -> list[PartitionPlan]:
+        """The generations partitions the experiments need, one per candidate x dataset."""
+        plans: dict[tuple[str, str], PartitionPlan] = {}
+        for name in self.experiments if experiments is None else experiments:
+            config = self.experiment(name)
+            for cand in self.candidates(name):
+                key = (cand.key, config.dataset)
+                old = plans.get(key)
+                repeats = max(config.repeats, old.repeats if old else 0)
+                limit = _max_limit(config.limit, old.limit) if old else config.limit
+                plans[key] = PartitionPlan(cand, config.dataset, repeats, limit)
+        return list(plans.values())
+
+    def plan(self, candidate_key: str, dataset: str) -> PartitionPlan:
+        """The plan of one generations partition, or a LabError naming what is unknown."""
+        for plan in self.plans():
+            if plan.candidate.key == candidate_key and plan.dataset == dataset:
+                return plan
+        raise LabError.single(
+            str(self.root),
+            f"no experiment evaluates candidate {candidate_key!r} on dataset {dataset!r} "
+            "(it may belong to an older version of a prompt)",
+        )
+
+    def git_sha(self) -> str | None:
+        """The commit the lab is at, when it lives in a git repository."""
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(self.root), "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _max_limit(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
+
+
+def unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    """``unknown model 'gtp-4o' (did you mean 'gpt-4o'? known: gpt-4o, local)``."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {kind} {name!r} ({hint}known: {', '.join(names) or 'none'})"
+
+
+def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
+    """Load and validate a lab folder.
+
+    Args:
+        root: The lab folder (holding models.yaml, prompts/, datasets/, experiments/).
+        check_datasets: Also read every dataset an experiment uses and check the templates'
+            variables against its fields.
+
+    Raises:
+        LabError: listing every problem, each with its file and line or key.
+    """
+    root = Path(root)
+    issues = IssueCollector()
+    if not root.is_dir():
+        raise LabError.single(str(root), "lab folder not found (set LLMLAB_LAB or pass --lab)")
+    disp = _Display(root)
+    declared: set[str] = set()  # model names, valid or not: a broken model is not "unknown"
+    models = _load_models(root / "models.yaml", disp, issues, declared)
+    prompts = _load_prompts(root / "prompts", disp, issues)
+    datasets = _find_datasets(root / "datasets", disp, issues)
+    sources: dict[str, _Source] = {}
+    invalid: dict[str, _Raw] = {}
+    experiments = _load_experiments(root / "experiments", disp, issues, sources, invalid)
+    lab = Lab(root, models, prompts, datasets, experiments)
+    for raw, file, lines in invalid.values():
+        _check_raw_references(lab, raw, file, lines, issues, declared)
+    if check_datasets:
+        for dataset in datasets.values():
+            try:
+                _ = dataset.records
+            except LabError as exc:
+                issues.extend(exc)
+    for name in list(experiments):
+        if not _check_experiment(lab, name, sources[name], issues, check_datasets, declared):
+            experiments.pop(name)
+    issues.raise_if_any()
+    return lab
+
+
+class _Display:
+    def __init__(self, root: Path) -> None:
+        self.base = root.resolve().parent
+
+    def __call__(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.base))
+        except ValueError:
+            return str(path)
+
+
+def _validate(
+    model: type[BaseModel],
+    data: Any,
+    file: str,
+    lines: dict[KeyPath, int],
+    prefix: KeyPath,
+    issues: IssueCollector,
+) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = prefix + tuple(err["loc"])
+            got = (
+                f" (got {redact(repr(err['input']))[:200]})"
+                if "input" in err and err["type"] != "missing"
+                else ""
+            )
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = f"unknown key (allowed: {', '.join(sorted(model.model_fields))})"
+                got = ""
+            issues.add(file, message + got, line=line_of(lines, path), key=dotted(path))
+        return None
+
+
+def _load_models(
+    path: Path, disp: _Display, issues: IssueCollector, declared: set[str]
+) -> dict[str, ModelConfig]:
+    file = disp(path)
+    if not path.is_file():
+        issues.add(file, "models.yaml not found: every lab declares its models there")
+        return {}
+    try:
+        data, lines = load_yaml(path, file)
+    except LabError as exc:
+        issues.extend(exc)
+        return {}
+    if not isinstance(data, dict):
+        issues.add(file, "expected a mapping of model name -> settings", line=1)
+        return {}
+    models: dict[str, ModelConfig] = {}
+    declared.update(str(name) for name in data)
+    for name, body in data.items():
+        try:
+            check_name(str(name), "model")
+        except ValueError as exc:
+            issues.add(file, str(exc), line=line_of(lines, (str(name),)), key=str(name))
+            continue
+        config = _validate(ModelConfig, body, file, lines, (str(name),), issues)
+        if config is not None:
+            models[str(name)] = config
+    for name, config in models.items():
+        for index, fallback in enumerate(config.fallbacks):
+            if fallback not in models:
+                issues.add(
+                    file,
+                    unknown("model", fallback, models),
+                    line=line_of(lines, (name, "fallbacks", index)),
+                    key=f"{name}.fallbacks[{index}]",
+                )
+    return models
+
+
+def _load_prompts(folder: Path, disp: _Display, issues: IssueCollector) -> dict[str, Prompt]:
+    if not folder.is_dir():
+        issues.add(disp(folder), "prompts/ folder not found")
+        return {}
+    env = make_environment(folder)
+    prompts: dict[str, Prompt] = {}
+    for path in sorted(folder.glob("*.jinja")):
+        try:
+            check_name(path.stem, "prompt")
+            prompts[path.stem] = load_prompt(env, path, disp(path))
+        except LabError as exc:
+            issues.extend(exc)
+        except ValueError as exc:
+            issues.add(disp(path), str(exc))
+    return prompts
+
+
+def _find_datasets(folder: Path, disp: _Display, issues: IssueCollector) -> dict[str, Dataset]:
+    if not folder.is_dir():
+        issues.add(disp(folder), "datasets/ folder not found")
+        return {}
+    datasets: dict[str, Dataset] = {}
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in DATASET_SUFFIXES):
+        try:
+            check_name(path.stem, "dataset")
+        except ValueError as exc:
+            issues.add(disp(path), str(exc))
+            continue
+        if path.stem in datasets:
+            issues.add(
+                disp(path),
+                f"two files define dataset {path.stem!r}: "
+                f"{datasets[path.stem].display} and this one",
+            )
+            continue
+        datasets[path.stem] = Dataset(path.stem, path, disp(path))
+    return datasets
+
+
+_Source = tuple[str, dict[KeyPath, int]]
+_Raw = tuple[dict[str, Any], str, dict[KeyPath, int]]
+
+
+def _load_experiments(
+    folder: Path,
+    disp: _Display,
+    issues: IssueCollector,
+    sources: dict[str, _Source],
+    invalid: dict[str, _Raw],
+) -> dict[str, ExperimentConfig]:
+    if not folder.is_dir():
+        issues.add(disp(folder), "experiments/ folder not found")
+        return {}
+    experiments: dict[str, ExperimentConfig] = {}
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        file = disp(path)
+        try:
+            check_name(path.stem, "experiment")
+            data, lines = load_yaml(path, file)
+        except LabError as exc:
+            issues.extend(exc)
+            continue
+        except ValueError as exc:
+            issues.add(file, str(exc))
+            continue
+        config = _validate(ExperimentConfig, data, file, lines, (), issues)
+        if config is not None:
+            experiments[path.stem] = config
+            sources[path.stem] = (file, lines)
+        elif isinstance(data, dict):
+            invalid[path.stem] = (data, file, lines)
+    return experiments
+
+
+def _check_raw_references(
+    lab: Lab,
+    raw: dict[str, Any],
+    file: str,
+    lines: dict[KeyPath, int],
+    issues: IssueCollector,
+    declared: set[str],
+) -> None:
+    """Name lookups in an experiment that failed its schema, so every problem is listed."""
+    if isinstance(raw.get("dataset"), str) and raw["dataset"] not in lab.datasets:
+        issues.add(
+            file,
+            unknown("dataset", raw["dataset"], lab.datasets),
+            line=line_of(lines, ("dataset",)),
+            key="dataset",
+        )
+    for kind, known in (("prompts", lab.prompts), ("models", declared), ("metrics", METRICS)):
+        names = raw.get(kind)
+        for index, item in enumerate(names if isinstance(names, list) else []):
+            if isinstance(item, str) and item not in known:
+                issues.add(
+                    file,
+                    unknown(kind.rstrip("s"), item, known),
+                    line=line_of(lines, (kind, index)),
+                    key=f"{kind}[{index}]",
+                )
+    dataset, prompts = raw.get("dataset"), raw.get("prompts")
+    if dataset in lab.datasets and isinstance(prompts, list):
+        _check_variables(lab, str(dataset), [p for p in prompts if p in lab.prompts], issues)
+
+
+def _check_experiment(
+    lab: Lab,
+    name: str,
+    source: _Source,
+    issues: IssueCollector,
+    check_datasets: bool,
+    declared: set[str],
+) -> bool:
+    config = lab.experiments[name]
+    file, lines = source
+    before = len(issues.issues)
+
+    def add(key: KeyPath, message: str) -> None:
+        issues.add(file, message, line=line_of(lines, key), key=dotted(key))
+
+    if config.dataset not in lab.datasets:
+        add(("dataset",), unknown("dataset", config.dataset, lab.datasets))
+    for kind, names, known in (
+        ("prompts", config.prompts, lab.prompts),
+        ("models", config.models, lab.models),
+        ("metrics", config.metrics, METRICS),
+    ):
+        for index, item in enumerate(names):
+            if kind == "models" and item in declared and item not in known:
+                add((kind, index), f"model {item!r} is declared but invalid (see models.yaml)")
+            elif item not in known:
+                add((kind, index), unknown(kind.rstrip("s"), item, known))
+    if config.primary_metric and config.primary_metric not in config.metrics:
+        add(
+            ("primary_metric",), f"{config.primary_metric!r} is not one of metrics {config.metrics}"
+        )
+    for index, values in enumerate(_grid_points(config)):
+        try:
+            GenerationParams(**values)
+        except ValidationError as exc:
+            add(("params_grid",), f"grid point {index} {values}: {exc.errors()[0]['msg']}")
+    if len(issues.issues) > before:
+        return False
+    if config.baseline is not None:
+        _check_baseline(lab, name, config.baseline, add)
+    if check_datasets and config.dataset in lab.datasets:
+        _check_fields(lab, config, add, issues)
+    return len(issues.issues) == before
+
+
+def _grid_points(config: ExperimentConfig) -> list[dict[str, Any]]:
+    names = list(config.params_grid)
+    return [
+        dict(zip(names, p, strict=True)) for p in itertools.product(*config.params_grid.values())
+    ]
+
+
+def _check_baseline(lab: Lab, name: str, spec: str, add: Any) -> None:
+    candidates = lab.candidates(name)
+    found = match_baseline(spec, candidates)
+    labels = [c.label for c in candidates]
+    if not found:
+        add(("baseline",), f"baseline {spec!r} is none of the candidates ({', '.join(labels)})")
+    elif len(found) > 1:
+        add(
+            ("baseline",),
+            f"baseline {spec!r} matches {len(found)} candidates "
+            f"({', '.join(c.label for c in found)}); name one",
+        )
+
+
+def _check_fields(lab: Lab, config: ExperimentConfig, add: Any, issues: IssueCollector) -> None:
+    _check_variables(lab, config.dataset, config.prompts, issues)
+
+
+def _check_variables(lab: Lab, name: str, prompts: list[str], issues: IssueCollector) -> None:
+    dataset = lab.datasets[name]
+    try:
+        fields = set(dataset.fields)
+    except LabError:
+        return  # the dataset's own problems are reported once, with its lines
+    for prompt_name in prompts:
+        prompt = lab.prompts[prompt_name]
+        for variable in sorted(prompt.variables - fields):
+            message = (
+                f"uses variable {variable!r}, which dataset {name!r} ({dataset.display}) "
+                f"does not have (fields: {', '.join(sorted(fields))})"
+            )
+            if message not in {i.message for i in issues.issues}:
+                issues.add(prompt.display, message)

@@ -1,0 +1,115 @@
+"""Dataset quality with Great Expectations: unique ids, required fields present, no empties."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The outcome of one expectation."""
+
+    name: str
+    column: str | None
+    success: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """The outcome of a dataset's suite."""
+
+    dataset: str
+    results: list[Expectation]
+
+    @property
+    def success(self) -> bool:
+        """True when every expectation held."""
+        return all(r.success for r in self.results)
+
+    @property
+    def failures(self) -> list[Expectation]:
+        """The expectations that did not hold."""
+        return [r for r in self.results if not r.success]
+
+    def markdown(self) -> str:
+        """A table for the Dagster UI."""
+        rows = [
+            f"| {'✅' if r.success else '❌'} | {r.name} | {r.column or ''} | {r.detail} |"
+            for r in self.results
+        ]
+        return "\n".join(["| ok | expectation | column | detail |", "|---|---|---|---|", *rows])
+
+
+def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """A Parquet-safe table of records: ``id``, ``expected``, scalar fields as text, the record."""
+    fields: dict[str, None] = {}
+    for record in records:
+        fields.update(
+            dict.fromkeys(k for k in record if k not in ("id", "expected", "record_json"))
+        )
+    data: dict[str, list[Any]] = {"id": [r["id"] for r in records]}
+    data["expected"] = [
+        None if r.get("expected") is None else _text(r["expected"]) for r in records
+    ]
+    for name in fields:
+        data[name] = [None if r.get(name) is None else _text(r[name]) for r in records]
+    data["record_json"] = [json.dumps(r, ensure_ascii=False, default=str) for r in records]
+    return pd.DataFrame(data)
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The records back from :func:`records_frame`."""
+    return [json.loads(text) for text in frame["record_json"]]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def validate_frame(name: str, frame: pd.DataFrame, required: list[str]) -> QualityReport:
+    """Run the dataset suite with Great Expectations (an ephemeral context, nothing on disk).
+
+    Args:
+        name: The dataset's name, for the report.
+        frame: The table from :func:`records_frame`.
+        required: Fields the prompts use; each must exist, be non-null and non-empty.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_pandas(f"{name}_source")
+    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
+    data = batch.get_batch(batch_parameters={"dataframe": frame})
+    suite = [
+        gxe.ExpectColumnValuesToBeUnique(column="id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="id"),
+    ]
+    for column in required:
+        suite.append(gxe.ExpectColumnToExist(column=column))
+        if column in frame.columns:
+            suite.append(gxe.ExpectColumnValuesToNotBeNull(column=column))
+            suite.append(gxe.ExpectColumnValueLengthsToBeBetween(column=column, min_value=1))
+    results = [_outcome(data.validate(exp)) for exp in suite]
+    return QualityReport(dataset=name, results=results)
+
+
+def _outcome(result: Any) -> Expectation:
+    config = result.expectation_config
+    column = config.kwargs.get("column")
+    info = result.result or {}
+    if result.success:
+        detail = "ok"
+    elif "unexpected_count" in info:
+        sample = info.get("partial_unexpected_list") or []
+        detail = f"{info['unexpected_count']} bad rows, e.g. {sample[:3]}"
+    else:
+        detail = "column missing" if config.type == "expect_column_to_exist" else "failed"
+    return Expectation(config.type, column, bool(result.success), detail)

@@ -1,0 +1,117 @@
+"""The lab's configuration files, as validated pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_KEY_LIKE = re.compile(r"^(sk|pk|rk|key|xai|gsk)[-_]", re.IGNORECASE)
+
+
+def check_name(value: str, what: str) -> str:
+    """A name usable in partition keys and file names: letters, digits, ``_ . -``."""
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{what} name {value!r} may hold only letters, digits, '_', '.', '-' "
+            "and must start with a letter or digit"
+        )
+    return value
+
+
+class GenerationParams(BaseModel):
+    """Sampling parameters; any of them may be set in models.yaml or an experiment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, gt=0, le=1_000_000)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop: list[str] | None = Field(default=None, max_length=16)
+    seed: int | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+
+    def merged(self, other: GenerationParams) -> GenerationParams:
+        """These parameters overridden by every field ``other`` sets."""
+        return self.model_copy(update=other.model_dump(exclude_none=True))
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The parameters that are set, as keyword arguments for litellm."""
+        return self.model_dump(exclude_none=True)
+
+
+PARAM_NAMES = frozenset(GenerationParams.model_fields)
+
+
+class ModelConfig(GenerationParams):
+    """One entry of ``models.yaml``: a litellm model string and how to call it."""
+
+    model: str = Field(min_length=1, description="litellm model string, e.g. openai/gpt-4o-mini")
+    mode: Literal["chat", "completion"] = "chat"
+    api_base: str | None = None
+    api_key_env: str | None = None
+    timeout: float = Field(default=120.0, gt=0, le=3600)
+    concurrency: int = Field(default=16, ge=1, le=4096)
+    rpm: float | None = Field(default=None, gt=0)
+    tpm: float | None = Field(default=None, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+    fallbacks: list[str] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if _KEY_LIKE.match(value) or not _ENV_NAME.match(value):
+            raise ValueError(
+                "api_key_env names an environment variable (e.g. OPENAI_API_KEY), "
+                "never the key itself; keep keys out of the lab"
+            )
+        return value
+
+    def generation_params(self) -> GenerationParams:
+        """The sampling defaults this model entry sets."""
+        return GenerationParams(**{k: getattr(self, k) for k in PARAM_NAMES})
+
+
+class ExperimentConfig(BaseModel):
+    """One ``experiments/<name>.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    dataset: str = Field(min_length=1)
+    prompts: list[str] = Field(min_length=1)
+    models: list[str] = Field(min_length=1)
+    params: GenerationParams = Field(default_factory=GenerationParams)
+    params_grid: dict[str, list[Any]] = Field(default_factory=dict)
+    metrics: list[str] = Field(default_factory=lambda: ["exact_match"], min_length=1)
+    primary_metric: str | None = None
+    baseline: str | None = None
+    repeats: int = Field(default=1, ge=1, le=100)
+    limit: int | None = Field(default=None, gt=0)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("params_grid")
+    @classmethod
+    def _grid(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for name, values in grid.items():
+            if name not in PARAM_NAMES:
+                known = ", ".join(sorted(PARAM_NAMES))
+                raise ValueError(f"unknown parameter {name!r} (known: {known})")
+            if not values:
+                raise ValueError(f"{name}: needs at least one value")
+        return grid
+
+    @property
+    def metric(self) -> str:
+        """The metric the leaderboard ranks by."""
+        return self.primary_metric or self.metrics[0]

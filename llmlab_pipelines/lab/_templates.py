@@ -1,0 +1,111 @@
+"""Prompt templates: sandboxed Jinja, content-hashed versions, strict variables."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ._errors import LabError
+
+MAX_TEMPLATE_BYTES = 1_000_000
+BUILTIN_VARIABLES = frozenset({"item", "loop", "range", "namespace", "dict", "lipsum", "cycler"})
+
+
+class TemplateRenderError(LabError):
+    """A template that cannot be rendered for one dataset record."""
+
+
+def make_environment(prompts_dir: Path) -> ImmutableSandboxedEnvironment:
+    """A sandboxed environment: templates can't reach Python or files outside ``prompts/``."""
+    return ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(prompts_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt template; its version is the hash of its content (and of what it includes)."""
+
+    name: str
+    path: Path
+    display: str
+    source: str
+    hash: str
+    variables: frozenset[str]
+    _template: jinja2.Template = field(repr=False, compare=False)
+
+    @property
+    def version(self) -> str:
+        """The short content hash used in partition keys."""
+        return self.hash[:8]
+
+    def render(self, record: dict[str, Any], *, item_id: str = "?") -> str:
+        """Render for one record.
+
+        Raises:
+            TemplateRenderError: naming the template, the item and the missing variable.
+        """
+        try:
+            return self._template.render(**record, item=record)
+        except jinja2.UndefinedError as exc:
+            raise TemplateRenderError.single(
+                self.display, f"item {item_id!r}: {exc.message}", key="render"
+            ) from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise TemplateRenderError.single(
+                self.display, f"item {item_id!r}: refused by the sandbox: {exc}"
+            ) from None
+        except Exception as exc:  # a filter raising on odd data, a division by zero ...
+            raise TemplateRenderError.single(
+                self.display, f"item {item_id!r}: {type(exc).__name__}: {exc}"
+            ) from None
+
+
+def load_prompt(env: ImmutableSandboxedEnvironment, path: Path, display: str) -> Prompt:
+    """Compile one template file.
+
+    Raises:
+        LabError: on a syntax error (with its line) or a template over the size limit.
+    """
+    raw = path.read_bytes()
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        raise LabError.single(
+            display, f"template is {len(raw):,} bytes; the limit is {MAX_TEMPLATE_BYTES:,}"
+        )
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LabError.single(
+            display, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    try:
+        ast = env.parse(source)
+        template = env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise LabError.single(
+            display, f"template syntax error: {exc.message}", line=exc.lineno
+        ) from None
+    digest = hashlib.sha256(raw)
+    for name in sorted(n for n in meta.find_referenced_templates(ast) if n):
+        included = path.parent / name
+        if included.is_file():
+            digest.update(included.read_bytes())
+    variables = frozenset(meta.find_undeclared_variables(ast)) - BUILTIN_VARIABLES
+    return Prompt(
+        name=path.stem,
+        path=path,
+        display=display,
+        source=source,
+        hash=digest.hexdigest(),
+        variables=variables,
+        _template=template,
+    )
