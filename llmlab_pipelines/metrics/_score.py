@@ -1,0 +1,51 @@
+"""Scoring a generations table with named metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+class MetricError(RuntimeError):
+    """A metric function that raised, named with the item it raised on."""
+
+
+def score_frame(
+    generations: pd.DataFrame, records: list[dict[str, Any]], metric_names: list[str]
+) -> pd.DataFrame:
+    """Add one column per metric to a generations table.
+
+    A failed generation (no output) scores 0: not answering is not answering correctly; the
+    error rate is reported beside every score.
+
+    Raises:
+        MetricError: when a metric raises, naming the metric and the item.
+    """
+    from . import METRICS
+
+    by_id = {r["id"]: r for r in records}
+    out = generations.copy()
+    out["expected"] = [_expected(by_id.get(i)) for i in out["item_id"]]
+    for name in metric_names:
+        metric = METRICS[name]
+        values = []
+        for item_id, output in zip(out["item_id"], out["output"], strict=True):
+            record = by_id.get(item_id, {})
+            if output is None or (metric.needs_expected and record.get("expected") is None):
+                values.append(0.0)
+                continue
+            try:
+                values.append(float(metric.fn(str(output), record.get("expected"), record)))
+            except Exception as exc:
+                raise MetricError(
+                    f"metric {name!r} raised on item {item_id!r}: {type(exc).__name__}: {exc}"
+                ) from exc
+        out[name] = values
+    return out
+
+
+def _expected(record: dict[str, Any] | None) -> str | None:
+    if record is None or record.get("expected") is None:
+        return None
+    return str(record["expected"])
