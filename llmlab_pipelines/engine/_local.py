@@ -66,7 +66,7 @@ def load_llama(path: Path, *, n_ctx: int = 2048) -> Any:
                 n_ctx=n_ctx,
                 verbose=False,
                 seed=0,
-                n_threads=os.cpu_count() or 1,
+                n_threads=len(os.sched_getaffinity(0)) or 1,
             )
         return _models[key]
 

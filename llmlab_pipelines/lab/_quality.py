@@ -72,6 +72,18 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
+def missing_fields(frame: pd.DataFrame, required: list[str]) -> list[tuple[str, str]]:
+    """(item id, field) for every required field that is absent, null or empty."""
+    out = []
+    for field in required:
+        if field not in frame.columns:
+            out += [(str(i), field) for i in frame["id"]]
+            continue
+        bad = frame[field].isna() | (frame[field].astype(str).str.len() == 0)
+        out += [(str(i), field) for i in frame.loc[bad, "id"]]
+    return out
+
+
 def validate_frame(name: str, frame: pd.DataFrame, required: list[str]) -> QualityReport:
     """Run the dataset suite with Great Expectations (an ephemeral context, nothing on disk).
 

@@ -96,7 +96,7 @@ def test_wilson_and_t_intervals_match_references() -> None:
     ref = proportion_confint(int(x.sum()), x.size, alpha=0.05, method="wilson")
     assert (low, high) == pytest.approx(ref, rel=REL)
     y = np.array([0.2, 0.5, 0.9, 0.4, 0.7])
-    mean, low, high = mean_ci(y)
+    _, low, high = mean_ci(y)
     ref = st.t.interval(0.95, y.size - 1, loc=y.mean(), scale=st.sem(y))
     assert (low, high) == pytest.approx(ref, rel=REL)
 

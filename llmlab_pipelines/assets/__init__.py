@@ -1,0 +1,13 @@
+"""The lab pipeline's assets, one module per domain."""
+
+from __future__ import annotations
+
+from .comparisons import comparisons
+from .datasets import eval_datasets
+from .generations import generations
+from .reports import leaderboard
+from .scores import scores
+
+ALL_ASSETS = [eval_datasets, generations, scores, comparisons, leaderboard]
+
+__all__ = ["ALL_ASSETS", "comparisons", "eval_datasets", "generations", "leaderboard", "scores"]

@@ -1,0 +1,147 @@
+"""The per-experiment report: Markdown, plot, and its MLflow runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from ..lab import ExperimentConfig, Lab
+from ..metrics import METRICS
+from ..report import (
+    detectable_effect,
+    fmt,
+    image_markdown,
+    leaderboard_markdown,
+    markdown_table,
+    plot_leaderboard,
+)
+from ..resources import CandidateRun, MLflowTracking
+
+
+@dataclass
+class ExperimentReport:
+    """Everything the leaderboard shows for one experiment on one dataset."""
+
+    experiment: str
+    dataset: str
+    config: ExperimentConfig
+    baseline: str
+    board: pd.DataFrame
+    scores: pd.DataFrame
+    comparisons: pd.DataFrame
+
+    @cached_property
+    def mde(self) -> float | None:
+        """Smallest difference from the baseline these items can detect."""
+        return detectable_effect(
+            self.board, self.baseline, binary=METRICS[self.config.metric].binary
+        )
+
+    def plot(self) -> bytes:
+        """The leaderboard plot (PNG)."""
+        return plot_leaderboard(
+            self.board,
+            metric=self.config.metric,
+            baseline=self.baseline,
+            title=f"{self.experiment} on {self.dataset}",
+        )
+
+    def markdown(self, *, inline_plot: bool = False, with_plot_file: str | None = None) -> str:
+        """The report: leaderboard, all comparisons, the detectable effect, the plot."""
+        mine = self.comparisons[self.comparisons["experiment"] == self.experiment]
+        parts = [
+            f"## {self.experiment} — {self.dataset}",
+            self.config.description,
+            f"Ranked by **{self.config.metric}**; baseline **{self.baseline}**; "
+            f"95% CIs (Wilson for rates); differences: paired bootstrap CI, test by metric type, "
+            f"Holm-corrected p-values.",
+            leaderboard_markdown(self.board, metric=self.config.metric, baseline=self.baseline),
+            f"With n = {int(self.board['n'].max())} items, the smallest difference from the "
+            f"baseline detectable with 80% power at α = {self.config.alpha} is "
+            f"**{fmt(self.mde)}**."
+            if self.mde is not None
+            else "",
+            "### All comparisons",
+            markdown_table(mine.drop(columns=["experiment"])),
+        ]
+        if inline_plot:
+            parts.append(image_markdown(self.plot(), "leaderboard"))
+        elif with_plot_file:
+            parts.append(f"![leaderboard]({with_plot_file})")
+        return "\n\n".join(p for p in parts if p)
+
+
+def log_to_mlflow(
+    tracking: MLflowTracking, lab: Lab, report: ExperimentReport, dagster_run_id: str
+) -> list[str]:
+    """One MLflow run per candidate of the experiment on this dataset (updated on re-runs)."""
+    git_sha = lab.git_sha() or ""
+    markdown, plot = report.markdown(with_plot_file="leaderboard.png"), report.plot()
+    run_ids = []
+    for candidate in lab.candidates(report.experiment):
+        rows = report.scores[report.scores["candidate_key"] == candidate.key]
+        run = CandidateRun(
+            experiment=report.experiment,
+            partition=f"{candidate.key}|{report.dataset}",
+            name=f"{candidate.label} on {report.dataset}",
+            params=_params(lab, candidate, report),
+            metrics=_metrics(report, candidate.label, rows),
+            tags={
+                "dagster.run_id": dagster_run_id,
+                "llmlab.git_sha": git_sha,
+                "llmlab.prompt_hash": candidate.prompt_hash,
+                "llmlab.dataset": report.dataset,
+                "llmlab.baseline": str(candidate.label == report.baseline).lower(),
+            },
+            files={
+                "generations.parquet": rows.to_parquet(index=False),
+                "report.md": markdown,
+                "leaderboard.png": plot,
+            },
+        )
+        run_id = tracking.log(run)
+        if run_id:
+            run_ids.append(run_id)
+    return run_ids
+
+
+def _params(lab, candidate, report) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    model = lab.models[candidate.model]
+    return {
+        "dataset": report.dataset,
+        "candidate": candidate.label,
+        "candidate_key": candidate.key,
+        "prompt": candidate.prompt,
+        "prompt_hash": candidate.prompt_hash,
+        "model_name": candidate.model,
+        "model": model.model,
+        "mode": model.mode,
+        "repeats": report.config.repeats,
+        "baseline": report.baseline,
+        **{f"param.{k}": v for k, v in candidate.params.as_kwargs().items()},
+    }
+
+
+def _metrics(report: ExperimentReport, label: str, rows: pd.DataFrame) -> dict[str, float]:
+    out: dict[str, float] = {}
+    board = report.board.set_index("candidate").loc[label]
+    for key in ("mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high", "p_adjusted"):
+        value = board[key]
+        if value is not None and value is not pd.NA:
+            out[f"{report.config.metric}_{key}"] = float(value)
+    for metric in report.config.metrics:
+        out[f"{metric}_mean"] = float(rows[metric].mean()) if len(rows) else 0.0
+    out.update(
+        {
+            "n_items": float(board["n"]),
+            "error_rate": float(board["error_rate"]),
+            "tokens": float(board["tokens"]),
+            "cost_usd": float(board["cost_usd"]),
+            "latency_p50_s": float(board["latency_p50_s"]),
+            "prompt_tokens": float(rows["prompt_tokens"].sum()),
+            "completion_tokens": float(rows["completion_tokens"].sum()),
+        }
+    )
+    return out

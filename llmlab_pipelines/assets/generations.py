@@ -1,0 +1,75 @@
+"""generations: every item of a dataset sent to one candidate (prompt version x model x params)."""
+
+# No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from ..engine import build_requests
+from ..lab import LabError
+from ..lab._quality import frame_records
+from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
+from ..report import markdown_table
+from ..resources import LabResource, LLMResource
+from ._progress import ProgressLogger
+
+
+@dg.asset(
+    partitions_def=generation_partitions,
+    ins={"eval_datasets": dg.AssetIn(partition_mapping=by_dataset)},
+    group_name="evaluation",
+    kinds={"litellm", "parquet"},
+    io_manager_key="parquet_io_manager",
+    check_specs=[dg.AssetCheckSpec("generation_error_rate", asset="generations")],
+)
+def generations(
+    context: dg.AssetExecutionContext,
+    eval_datasets: pd.DataFrame,
+    lab: LabResource,
+    llm: LLMResource,
+) -> Iterator[object]:
+    """Model outputs with tokens, latency, cost and any error, one row per item and repeat."""
+    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    the_lab = lab.load()
+    try:
+        plan = the_lab.plan(keys[CANDIDATE], keys[DATASET])
+        requests = build_requests(the_lab, plan, frame_records(eval_datasets), limit=lab.limit)
+    except LabError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    context.log.info(f"{plan.candidate.label} on {plan.dataset}: {len(requests)} calls")
+    engine = llm.engine(on_progress=ProgressLogger(context.log, plan.candidate.label))
+    results = engine.run(requests)
+    prompts = {(r.item_id, r.repeat): r.prompt for r in requests}
+    frame = pd.DataFrame([{**r.row(), "prompt": prompts[(r.item_id, r.repeat)]} for r in results])
+    error_rate = float(frame["error"].notna().mean()) if len(frame) else 0.0
+    yield dg.Output(frame, metadata=_metadata(frame, plan.candidate.label, error_rate))
+    yield dg.AssetCheckResult(
+        check_name="generation_error_rate",
+        passed=error_rate <= llm.max_error_rate,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "error_rate": error_rate,
+            "threshold": llm.max_error_rate,
+            "errors_by_type": dg.MetadataValue.json(
+                frame["error_type"].value_counts().to_dict() if len(frame) else {}
+            ),
+        },
+    )
+
+
+def _metadata(frame: pd.DataFrame, label: str, error_rate: float) -> dict[str, object]:
+    ok = frame[frame["error"].isna()]
+    preview = frame[["item_id", "repeat", "output", "error_type", "latency_s"]].head(8)
+    return {
+        "dagster/row_count": len(frame),
+        "candidate": label,
+        "error_rate": error_rate,
+        "prompt_tokens": int(frame["prompt_tokens"].sum()),
+        "completion_tokens": int(frame["completion_tokens"].sum()),
+        "cost_usd": float(frame["cost_usd"].sum()),
+        "latency_p50_s": float(ok["latency_s"].median()) if len(ok) else 0.0,
+        "latency_p95_s": float(ok["latency_s"].quantile(0.95)) if len(ok) else 0.0,
+        "preview": dg.MetadataValue.md(markdown_table(preview)),
+    }

@@ -1,0 +1,28 @@
+"""Leaderboards, Markdown and plots from scores and comparisons. No Dagster here."""
+
+from __future__ import annotations
+
+from ._collect import MissingScoresError, experiment_scores, tables_by_candidate
+from ._leaderboard import build_leaderboard, candidate_summary, detectable_effect, item_means
+from ._render import (
+    fmt,
+    image_markdown,
+    leaderboard_markdown,
+    markdown_table,
+    plot_leaderboard,
+)
+
+__all__ = [
+    "MissingScoresError",
+    "build_leaderboard",
+    "candidate_summary",
+    "detectable_effect",
+    "experiment_scores",
+    "fmt",
+    "image_markdown",
+    "item_means",
+    "leaderboard_markdown",
+    "markdown_table",
+    "plot_leaderboard",
+    "tables_by_candidate",
+]

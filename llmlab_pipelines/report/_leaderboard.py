@@ -1,0 +1,102 @@
+"""The leaderboard: every candidate's mean with its CI, and its difference from the baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats import mean_ci, minimum_detectable_effect
+
+COLUMNS = [
+    "rank",
+    "candidate",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "diff",
+    "diff_low",
+    "diff_high",
+    "p_adjusted",
+    "significant",
+    "error_rate",
+    "tokens",
+    "cost_usd",
+    "cost_per_1k",
+    "latency_p50_s",
+]
+
+
+def item_means(scores: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One row per (candidate, item): the metric averaged over repeats."""
+    return scores.groupby(["candidate", "item_id"], sort=False, as_index=False)[metric].mean()
+
+
+def candidate_summary(scores: pd.DataFrame, metric: str, *, seed: int = 0) -> pd.DataFrame:
+    """Per candidate: items, mean with 95% CI, error rate, tokens, cost, median latency."""
+    means = item_means(scores, metric)
+    rows = []
+    for name, group in scores.groupby("candidate", sort=False):
+        values = means.loc[means["candidate"] == name, metric].to_numpy(dtype=float)
+        mean, low, high = mean_ci(values, seed=seed)
+        n = len(values)
+        cost = float(group["cost_usd"].sum())
+        rows.append(
+            {
+                "candidate": name,
+                "n": n,
+                "mean": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "error_rate": float(group["error"].notna().mean()),
+                "tokens": int(group["prompt_tokens"].sum() + group["completion_tokens"].sum()),
+                "cost_usd": cost,
+                "cost_per_1k": cost / n * 1000 if n else 0.0,
+                "latency_p50_s": float(np.median(group["latency_s"])) if len(group) else 0.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def build_leaderboard(
+    scores: pd.DataFrame, comparisons: pd.DataFrame, *, metric: str, baseline: str
+) -> pd.DataFrame:
+    """Rank candidates by mean; attach each one's comparison with the baseline.
+
+    Args:
+        scores: Long table: ``candidate``, ``item_id``, the metric, tokens, cost, latency, error.
+        comparisons: Output of :func:`llmlab_pipelines.stats.compare` for this metric.
+        metric: The metric ranked by.
+        baseline: The baseline candidate's label.
+    """
+    board = candidate_summary(scores, metric)
+    rows = comparisons[comparisons["candidate_a"] == baseline].set_index("candidate_b")
+    for column, source in (
+        ("diff", "diff"),
+        ("diff_low", "ci_low"),
+        ("diff_high", "ci_high"),
+        ("p_adjusted", "p_adjusted"),
+        ("significant", "significant"),
+    ):
+        board[column] = board["candidate"].map(rows[source]) if len(rows) else np.nan
+    is_base = board["candidate"] == baseline
+    board.loc[is_base, ["diff", "diff_low", "diff_high"]] = 0.0
+    board["significant"] = board["significant"].astype("boolean")
+    board = board.sort_values(["mean", "candidate"], ascending=[False, True]).reset_index(drop=True)
+    board["rank"] = np.arange(1, len(board) + 1)
+    return board[COLUMNS]
+
+
+def detectable_effect(board: pd.DataFrame, baseline: str, *, binary: bool) -> float | None:
+    """The smallest difference from the baseline this many items could detect (80% power)."""
+    row = board[board["candidate"] == baseline]
+    if row.empty or int(row["n"].iloc[0]) < 2:
+        return None
+    n, mean = int(row["n"].iloc[0]), float(row["mean"].iloc[0])
+    try:
+        if binary:
+            return float(minimum_detectable_effect(n, baseline_rate=min(max(mean, 0.01), 0.99)))
+        spread = max(float(row["ci_high"].iloc[0] - row["ci_low"].iloc[0]), 1e-9)
+        return float(minimum_detectable_effect(n, sd=spread / 3.92 * np.sqrt(n)))
+    except ValueError:
+        return None

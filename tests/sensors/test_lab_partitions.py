@@ -1,0 +1,53 @@
+"""The sensor that registers dataset and candidate partitions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from llmlab_pipelines.partitions import candidate_partitions, dataset_partitions
+from llmlab_pipelines.resources import LabResource
+from llmlab_pipelines.sensors import lab_partitions_sensor
+
+
+def tick(instance: dg.DagsterInstance, lab: Path) -> object:
+    context = dg.build_sensor_context(
+        instance=instance, resources={"lab": LabResource(path=str(lab))}
+    )
+    return lab_partitions_sensor(context)
+
+
+def test_registers_new_partitions_then_skips(sample_lab: Path) -> None:
+    with dg.instance_for_test() as instance:
+        result = tick(instance, sample_lab)
+        assert isinstance(result, dg.SensorResult)
+        added = {
+            r.partitions_def_name: set(r.partition_keys) for r in result.dynamic_partitions_requests
+        }
+        assert added["datasets"] == {"arithmetic", "capitals"}
+        assert len(added["candidates"]) == 3
+        for request in result.dynamic_partitions_requests:
+            instance.add_dynamic_partitions(
+                request.partitions_def_name, list(request.partition_keys)
+            )
+        assert isinstance(tick(instance, sample_lab), dg.SkipReason)
+
+        prompt = sample_lab / "prompts" / "few_shot.jinja"
+        prompt.write_text(prompt.read_text() + "\n")
+        result = tick(instance, sample_lab)
+        (request,) = result.dynamic_partitions_requests
+        assert request.partitions_def_name == candidate_partitions.name
+        assert len(request.partition_keys) == 1
+        assert request.partition_keys[0].startswith("few_shot.")
+        assert len(instance.get_dynamic_partitions(dataset_partitions.name)) == 2
+
+
+def test_broken_lab_skips_with_the_problems(sample_lab: Path) -> None:
+    (sample_lab / "models.yaml").write_text(
+        "local:\n  model: llmlab/gemma3-270m\n  temperature: 9\n"
+    )
+    with dg.instance_for_test() as instance:
+        result = tick(instance, sample_lab)
+    assert isinstance(result, dg.SkipReason)
+    assert "local.temperature" in (result.skip_message or "")

@@ -1,0 +1,39 @@
+"""The code location loads, and Dagster itself validates it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from llmlab_pipelines.definitions import defs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_definitions_resolve() -> None:
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {"eval_datasets", "generations", "scores", "comparisons", "leaderboard"}
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"eval_datasets_job", "generations_job", "analysis_job"} <= jobs
+    assert defs.resolve_sensor_def("lab_partitions_sensor") is not None
+    upstream = graph.get(dg.AssetKey("generations")).parent_keys
+    assert upstream == {dg.AssetKey("eval_datasets")}
+
+
+def test_dagster_definitions_validate_on_workspace(tmp_path: Path) -> None:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Validation successful" in done.stdout + done.stderr
