@@ -1,0 +1,156 @@
+"""The ``llmlab`` command: init, validate, run, ui."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .settings import get_settings
+
+
+def _lab_dir(value: str | None) -> Path:
+    return Path(value).resolve() if value else get_settings().lab
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Scaffold a lab."""
+    from ._scaffold import scaffold
+
+    try:
+        files = scaffold(Path(args.dir))
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"created a lab with {len(files)} files in {args.dir}")
+    print(f"next: llmlab validate --lab {args.dir} && llmlab run --lab {args.dir}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate a lab, listing every problem."""
+    from .lab import LabError, load_lab
+
+    try:
+        lab = load_lab(_lab_dir(args.lab))
+    except LabError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    n_candidates = len(lab.all_candidates())
+    print(
+        f"{lab.root}: ok — {len(lab.models)} models, {len(lab.prompts)} prompts, "
+        f"{len(lab.datasets)} datasets, {len(lab.experiments)} experiments, "
+        f"{n_candidates} candidates"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Materialize the lab in-process and print the leaderboards."""
+    from .lab import LabError, load_lab
+    from .runner import RunFailed, run_lab
+
+    try:
+        lab = load_lab(_lab_dir(args.lab))
+        summary = run_lab(lab, experiments=args.experiment or None, limit=args.limit)
+    except (LabError, RunFailed) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for name, board in summary.leaderboards.items():
+        print_board(name, board)
+        print(f"report: {summary.reports.get(name, '-')}\n")
+    print(f"{len(summary.dagster_runs)} Dagster runs; open them with `llmlab ui`")
+    return 0
+
+
+def print_board(name: str, board: pd.DataFrame) -> None:
+    """The leaderboard as a terminal table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    metric = str(board["metric"].iloc[0]) if len(board) else ""
+    table = Table(title=f"{name} — {metric} (95% CI)")
+    for column in ("rank", "candidate", "n", "mean [95% CI]", "Δ vs baseline [95% CI]", "p adj."):
+        table.add_column(column)
+    for row in board.itertuples():
+        diff = (
+            "baseline"
+            if row.diff == 0 and pd.isna(row.p_adjusted)
+            else (f"{row.diff:+.3f} [{row.diff_low:+.3f}, {row.diff_high:+.3f}]")
+        )
+        p = (
+            ""
+            if pd.isna(row.p_adjusted)
+            else f"{row.p_adjusted:.2g}" + (" *" if row.significant else "")
+        )
+        table.add_row(
+            str(row.rank),
+            str(row.candidate),
+            str(row.n),
+            f"{row.mean:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",
+            diff,
+            p,
+        )
+    console = Console()
+    console.width = max(console.width, 110)
+    console.print(table)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Start ``dagster dev`` on this project."""
+    from .runner import dagster_instance
+
+    dagster_instance()  # creates DAGSTER_HOME with its dagster.yaml
+    env = {**os.environ, "LLMLAB_LAB": str(_lab_dir(args.lab))}
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "llmlab_pipelines.definitions",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    return subprocess.call(command, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(prog="llmlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="scaffold a new lab folder")
+    init.add_argument("dir")
+    init.set_defaults(func=cmd_init)
+    for name, func, text in (
+        ("validate", cmd_validate, "check a lab and list every problem"),
+        ("run", cmd_run, "materialize the lab and print the leaderboard"),
+        ("ui", cmd_ui, "open the Dagster UI on this project"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--lab", help="lab folder (default: LLMLAB_LAB or ./lab)")
+        command.set_defaults(func=func)
+    run = sub.choices["run"]
+    run.add_argument("--experiment", action="append", help="only this experiment (repeatable)")
+    run.add_argument("--limit", type=int, help="at most this many items per dataset")
+    ui = sub.choices["ui"]
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``llmlab`` script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Materialize a lab through Dagster, in this process: what ``llmlab run`` does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from .assets import ALL_ASSETS
+from .definitions import build_resources
+from .lab import Lab
+from .partition_sync import missing_partitions
+from .partitions import candidate_partitions, dataset_partitions, generation_key
+from .resources import ArtifactStore, LabResource
+from .settings import get_settings
+
+PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+
+
+class RunFailed(RuntimeError):
+    """A step of the pipeline failed; the message says which and why."""
+
+
+@dataclass
+class RunSummary:
+    """What a run produced."""
+
+    leaderboards: dict[str, pd.DataFrame] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)
+    dagster_runs: list[str] = field(default_factory=list)
+
+
+def dagster_instance() -> dg.DagsterInstance:
+    """The instance under ``DAGSTER_HOME`` (default: the state folder), created on first use."""
+    home = get_settings().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() and PROJECT_DAGSTER_YAML.exists():
+        shutil.copyfile(PROJECT_DAGSTER_YAML, config)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def register_partitions(instance: dg.DagsterInstance, lab: Lab) -> None:
+    """Add the lab's dataset and candidate partitions the instance does not know yet."""
+    delta = missing_partitions(
+        lab,
+        set(instance.get_dynamic_partitions(dataset_partitions.name)),
+        set(instance.get_dynamic_partitions(candidate_partitions.name)),
+    )
+    if delta.datasets:
+        instance.add_dynamic_partitions(dataset_partitions.name, delta.datasets)
+    if delta.candidates:
+        instance.add_dynamic_partitions(candidate_partitions.name, delta.candidates)
+
+
+def run_lab(
+    lab: Lab,
+    *,
+    experiments: Iterable[str] | None = None,
+    limit: int | None = None,
+    instance: dg.DagsterInstance | None = None,
+    resources: dict[str, object] | None = None,
+    echo: Callable[[str], None] = print,
+    log_level: str = "INFO",
+) -> RunSummary:
+    """Datasets, then each candidate x dataset, then comparisons and leaderboards.
+
+    Args:
+        lab: The validated lab.
+        experiments: Only these experiments (default: all).
+        limit: At most this many items per dataset.
+        instance: The Dagster instance (default: :func:`dagster_instance`).
+        resources: Overrides of the default resources.
+        echo: Where progress lines go.
+        log_level: Dagster's console log level (DEBUG shows every event).
+    """
+    names = list(experiments or lab.experiments)
+    for name in names:
+        lab.experiment(name)  # a typo fails here, with a suggestion
+    instance = instance or dagster_instance()
+    register_partitions(instance, lab)
+    res = {
+        **build_resources(),
+        "lab": LabResource(path=str(lab.root), limit=limit),
+        **(resources or {}),
+    }
+    summary = RunSummary()
+
+    def step(selection: list[str], key: str, what: str) -> dg.ExecuteInProcessResult:
+        echo(f"→ {what}")
+        result = dg.materialize(
+            ALL_ASSETS,
+            selection=selection,
+            partition_key=key,
+            instance=instance,
+            resources=res,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags={"llmlab/source": "cli"},
+        )
+        summary.dagster_runs.append(result.run_id)
+        if not result.success:
+            errors = [
+                e.step_failure_data.error.message.strip()
+                for e in result.get_step_failure_events()
+                if e.step_failure_data and e.step_failure_data.error
+            ]
+            errors += [
+                f"check {c.check_name} failed:\n{c.description}"
+                for c in result.get_asset_check_evaluations()
+                if not c.passed and c.description
+            ]
+            raise RunFailed(f"{what} failed (Dagster run {result.run_id}):\n" + "\n".join(errors))
+        return result
+
+    plans = lab.plans(names)
+    datasets = sorted({p.dataset for p in plans})
+    for dataset in datasets:
+        step(["eval_datasets"], dataset, f"dataset {dataset}")
+    for plan in plans:
+        step(
+            ["generations", "scores"],
+            generation_key(plan.candidate.key, plan.dataset),
+            f"{plan.candidate.label} on {plan.dataset}",
+        )
+    store = res["artifacts"]
+    for dataset in datasets:
+        result = step(["comparisons", "leaderboard"], dataset, f"leaderboard for {dataset}")
+        board = result.output_for_node("leaderboard")
+        for name in board["experiment"].unique() if len(board) else []:
+            if name in names:
+                summary.leaderboards[name] = board[board["experiment"] == name]
+                if isinstance(store, ArtifactStore):
+                    summary.reports[name] = str(store.path("reports", name, "report.md"))
+    return summary
