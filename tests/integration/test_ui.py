@@ -27,7 +27,8 @@ def free_port() -> int:
 
 def graphql(port: int) -> dict[str, object]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=QUERY.encode(),
+        f"http://127.0.0.1:{port}/graphql",
+        data=QUERY.encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=5) as response:
@@ -37,9 +38,19 @@ def graphql(port: int) -> dict[str, object]:
 def test_ui_serves_the_asset_graph(sample_lab: Path, tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "llmlab_pipelines.cli", "ui", "--lab", str(sample_lab),
-         "--port", str(port)],
-        env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "llmlab_pipelines.cli",
+            "ui",
+            "--lab",
+            str(sample_lab),
+            "--port",
+            str(port),
+        ],
+        env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
