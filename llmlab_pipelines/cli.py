@@ -74,7 +74,15 @@ def print_board(name: str, board: pd.DataFrame) -> None:
 
     metric = str(board["metric"].iloc[0]) if len(board) else ""
     table = Table(title=f"{name} — {metric} (95% CI)")
-    for column in ("rank", "candidate", "n", "mean [95% CI]", "Δ vs baseline [95% CI]", "p adj."):
+    for column in (
+        "rank",
+        "tier",
+        "candidate",
+        "n",
+        "mean [95% CI]",
+        "Δ vs baseline [95% CI]",
+        "p adj.",
+    ):
         table.add_column(column)
     for row in board.itertuples():
         diff = (
@@ -89,6 +97,7 @@ def print_board(name: str, board: pd.DataFrame) -> None:
         )
         table.add_row(
             str(row.rank),
+            str(row.tier),
             str(row.candidate),
             str(row.n),
             f"{row.mean:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",

@@ -13,8 +13,11 @@ from ..report import (
     detectable_effect,
     fmt,
     image_markdown,
+    items_needed,
     leaderboard_markdown,
     markdown_table,
+    paired_sd,
+    plot_forest,
     plot_leaderboard,
 )
 from ..resources import CandidateRun, MLflowTracking
@@ -33,10 +36,55 @@ class ExperimentReport:
     comparisons: pd.DataFrame
 
     @cached_property
+    def binary(self) -> bool:
+        """Whether the ranked metric is 0/1."""
+        return METRICS[self.config.metric].binary
+
+    @cached_property
+    def sd(self) -> float:
+        """SD of per-item differences from the baseline (for continuous metrics)."""
+        return paired_sd(self.scores, self.config.metric, self.baseline)
+
+    @cached_property
     def mde(self) -> float | None:
         """Smallest difference from the baseline these items can detect."""
         return detectable_effect(
-            self.board, self.baseline, binary=METRICS[self.config.metric].binary
+            self.board, self.baseline, binary=self.binary, sd=self.sd, alpha=self.config.alpha
+        )
+
+    def verdict(self) -> str:
+        """One plain sentence: what is separable, and what it would take when nothing is."""
+        others = self.board[self.board["candidate"] != self.baseline]
+        winners = others[others["significant"].fillna(False).astype(bool)]
+        tiers = int(self.board["tier"].max()) if len(self.board) else 1
+        if len(winners):
+            names = ", ".join(
+                f"{c} ({d:+.3f})"
+                for c, d in zip(winners["candidate"], winners["diff"], strict=True)
+            )
+            head = f"Differs from the baseline after correction: {names}."
+        else:
+            needed = items_needed(
+                self.board, self.baseline, binary=self.binary, sd=self.sd, alpha=self.config.alpha
+            )
+            head = (
+                "**No candidate can be separated from the baseline** with these "
+                f"{int(self.board['n'].max())} items at α = {self.config.alpha}."
+            )
+            if needed:
+                head += (
+                    f" Detecting the largest observed difference with 80% power would take "
+                    f"about **{needed} items**."
+                )
+        return head + f" Candidates fall into {tiers} tier(s); one tier = not separable."
+
+    def forest(self) -> bytes:
+        """The forest plot of differences from the baseline (PNG)."""
+        return plot_forest(
+            self.board,
+            metric=self.config.metric,
+            baseline=self.baseline,
+            title=f"{self.experiment} on {self.dataset}: Δ vs baseline",
         )
 
     def plot(self) -> bytes:
@@ -57,6 +105,7 @@ class ExperimentReport:
             f"Ranked by **{self.config.metric}**; baseline **{self.baseline}**; "
             f"95% CIs (Wilson for rates); differences: paired bootstrap CI, test by metric type, "
             f"Holm-corrected p-values.",
+            self.verdict(),
             leaderboard_markdown(self.board, metric=self.config.metric, baseline=self.baseline),
             f"With n = {int(self.board['n'].max())} items, the smallest difference from the "
             f"baseline detectable with 80% power at α = {self.config.alpha} is "
@@ -68,8 +117,10 @@ class ExperimentReport:
         ]
         if inline_plot:
             parts.append(image_markdown(self.plot(), "leaderboard"))
+            parts.append(image_markdown(self.forest(), "forest plot"))
         elif with_plot_file:
             parts.append(f"![leaderboard]({with_plot_file})")
+            parts.append("![forest plot](forest.png)")
         return "\n\n".join(p for p in parts if p)
 
 
@@ -79,6 +130,7 @@ def log_to_mlflow(
     """One MLflow run per candidate of the experiment on this dataset (updated on re-runs)."""
     git_sha = lab.git_sha() or ""
     markdown, plot = report.markdown(with_plot_file="leaderboard.png"), report.plot()
+    forest = report.forest()
     run_ids = []
     for candidate in lab.candidates(report.experiment):
         rows = report.scores[report.scores["candidate_key"] == candidate.key]
@@ -99,6 +151,7 @@ def log_to_mlflow(
                 "generations.parquet": rows.to_parquet(index=False),
                 "report.md": markdown,
                 "leaderboard.png": plot,
+                "forest.png": forest,
             },
         )
         run_id = tracking.log(run)
@@ -136,6 +189,8 @@ def _metrics(report: ExperimentReport, label: str, rows: pd.DataFrame) -> dict[s
     out.update(
         {
             "n_items": float(board["n"]),
+            "tier": float(board["tier"]),
+            "mde": float(report.mde) if report.mde is not None else float("nan"),
             "error_rate": float(board["error_rate"]),
             "tokens": float(board["tokens"]),
             "cost_usd": float(board["cost_usd"]),

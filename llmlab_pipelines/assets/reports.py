@@ -53,12 +53,15 @@ def leaderboard(
         rows = comparisons[
             (comparisons["experiment"] == name) & (comparisons["metric"] == config.metric)
         ]
-        board = build_leaderboard(long, rows, metric=config.metric, baseline=baseline)
+        board = build_leaderboard(
+            long, rows, metric=config.metric, baseline=baseline, alpha=config.alpha
+        )
         report = ExperimentReport(name, dataset, config, baseline, board, long, comparisons)
         path = artifacts.write(
             report.markdown(with_plot_file="leaderboard.png"), "reports", name, "report.md"
         )
         artifacts.write(report.plot(), "reports", name, "leaderboard.png")
+        artifacts.write(report.forest(), "reports", name, "forest.png")
         runs = log_to_mlflow(tracking, the_lab, report, context.run.run_id)
         boards.append(board.assign(experiment=name, metric=config.metric))
         metadata[f"{name}"] = dg.MetadataValue.md(report.markdown(inline_plot=True))

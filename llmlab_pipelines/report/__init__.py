@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from ._collect import MissingScoresError, experiment_scores, tables_by_candidate
-from ._leaderboard import build_leaderboard, candidate_summary, detectable_effect, item_means
+from ._leaderboard import (
+    build_leaderboard,
+    candidate_summary,
+    detectable_effect,
+    item_means,
+    items_needed,
+    paired_sd,
+)
 from ._render import (
     fmt,
     image_markdown,
     leaderboard_markdown,
     markdown_table,
+    plot_forest,
     plot_leaderboard,
 )
 
@@ -21,8 +29,11 @@ __all__ = [
     "fmt",
     "image_markdown",
     "item_means",
+    "items_needed",
     "leaderboard_markdown",
     "markdown_table",
+    "paired_sd",
+    "plot_forest",
     "plot_leaderboard",
     "tables_by_candidate",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats import mean_ci, minimum_detectable_effect
+from ..stats import StatsError, mean_ci, minimum_detectable_effect, rank_tiers, sample_size
 
 COLUMNS = [
     "rank",
+    "tier",
     "candidate",
     "n",
     "mean",
@@ -59,15 +60,22 @@ def candidate_summary(scores: pd.DataFrame, metric: str, *, seed: int = 0) -> pd
 
 
 def build_leaderboard(
-    scores: pd.DataFrame, comparisons: pd.DataFrame, *, metric: str, baseline: str
+    scores: pd.DataFrame,
+    comparisons: pd.DataFrame,
+    *,
+    metric: str,
+    baseline: str,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Rank candidates by mean; attach each one's comparison with the baseline.
+    """Rank candidates by mean; attach each one's comparison with the baseline and its tier
+    (candidates in one tier are not separable after correction; tier 1 holds the best).
 
     Args:
         scores: Long table: ``candidate``, ``item_id``, the metric, tokens, cost, latency, error.
         comparisons: Output of :func:`llmlab_pipelines.stats.compare` for this metric.
         metric: The metric ranked by.
         baseline: The baseline candidate's label.
+        alpha: Significance level of the tiers.
     """
     board = candidate_summary(scores, metric)
     rows = comparisons[comparisons["candidate_a"] == baseline].set_index("candidate_b")
@@ -84,19 +92,79 @@ def build_leaderboard(
     board["significant"] = board["significant"].astype("boolean")
     board = board.sort_values(["mean", "candidate"], ascending=[False, True]).reset_index(drop=True)
     board["rank"] = np.arange(1, len(board) + 1)
+    try:
+        tiers = rank_tiers(scores, metric=metric, alpha=alpha)
+    except StatsError:  # e.g. fewer than 2 shared items: nothing can be separated
+        tiers = {}
+    board["tier"] = board["candidate"].map(tiers).fillna(1).astype(int)
     return board[COLUMNS]
 
 
-def detectable_effect(board: pd.DataFrame, baseline: str, *, binary: bool) -> float | None:
-    """The smallest difference from the baseline this many items could detect (80% power)."""
+def paired_sd(scores: pd.DataFrame, metric: str, baseline: str) -> float:
+    """Largest standard deviation of per-item differences from the baseline."""
+    table = item_means(scores, metric).pivot(index="item_id", columns="candidate", values=metric)
+    if baseline not in table.columns:
+        return float("nan")
+    sds = [
+        float((table[c] - table[baseline]).dropna().std(ddof=1))
+        for c in table.columns
+        if c != baseline
+    ]
+    sds = [x for x in sds if x == x]
+    return max(sds) if sds else float("nan")
+
+
+def detectable_effect(
+    board: pd.DataFrame,
+    baseline: str,
+    *,
+    binary: bool,
+    sd: float | None = None,
+    alpha: float = 0.05,
+) -> float | None:
+    """The smallest difference from the baseline this many items could detect (80% power).
+
+    Binary metrics use the baseline's rate; continuous ones the SD of paired differences.
+    """
     row = board[board["candidate"] == baseline]
     if row.empty or int(row["n"].iloc[0]) < 2:
         return None
     n, mean = int(row["n"].iloc[0]), float(row["mean"].iloc[0])
     try:
         if binary:
-            return float(minimum_detectable_effect(n, baseline_rate=min(max(mean, 0.01), 0.99)))
-        spread = max(float(row["ci_high"].iloc[0] - row["ci_low"].iloc[0]), 1e-9)
-        return float(minimum_detectable_effect(n, sd=spread / 3.92 * np.sqrt(n)))
-    except ValueError:
+            rate = min(max(mean, 0.01), 0.99)
+            return float(minimum_detectable_effect(n, baseline_rate=rate, alpha=alpha))
+        if sd is None or sd != sd:
+            return None
+        return float(minimum_detectable_effect(n, sd=sd, alpha=alpha))
+    except StatsError:
+        return None
+
+
+def items_needed(
+    board: pd.DataFrame,
+    baseline: str,
+    *,
+    binary: bool,
+    sd: float | None = None,
+    alpha: float = 0.05,
+) -> int | None:
+    """Paired items needed to detect the largest observed difference (80% power), or None."""
+    row = board[board["candidate"] == baseline]
+    others = board[board["candidate"] != baseline]
+    if row.empty or others.empty:
+        return None
+    target = float(others["diff"].abs().max())
+    if not target or target != target:
+        return None
+    try:
+        if binary:
+            rate = min(max(float(row["mean"].iloc[0]), 0.01), 0.99)
+            step = target if rate + target <= 1 else -target
+            return sample_size(rate, step, alpha=alpha, paired=True)
+        if sd is None or sd != sd or sd == 0:
+            return None
+        z = float(minimum_detectable_effect(2, sd=1.0, alpha=alpha) / np.sqrt(1 / 2))
+        return int(np.ceil((z * sd / target) ** 2))
+    except StatsError:
         return None

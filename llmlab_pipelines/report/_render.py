@@ -35,6 +35,7 @@ def leaderboard_markdown(board: pd.DataFrame, *, metric: str, baseline: str) -> 
     view = pd.DataFrame(
         {
             "rank": board["rank"],
+            "tier": board["tier"],
             "candidate": [
                 f"**{c}** (baseline)" if c == baseline else c for c in board["candidate"]
             ],
@@ -76,6 +77,28 @@ def plot_leaderboard(board: pd.DataFrame, *, metric: str, baseline: str, title: 
         ax.errorbar([row["mean"]], [y], xerr=err, fmt="o", color=color, capsize=4)
     ax.set_yticks(range(len(ordered)), list(ordered["candidate"]))
     ax.set_xlabel(f"{metric} (mean, 95% CI)")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def plot_forest(board: pd.DataFrame, *, metric: str, baseline: str, title: str) -> bytes:
+    """Differences from the baseline with 95% CIs and a line at zero (a forest plot); PNG."""
+    from matplotlib.figure import Figure
+
+    rows = board[board["candidate"] != baseline].iloc[::-1].reset_index(drop=True)
+    fig = Figure(figsize=(7, 0.5 * max(len(rows), 1) + 1.4), dpi=110)
+    ax = fig.add_subplot()
+    ax.axvline(0, color="#555", linewidth=1)
+    for y, row in rows.iterrows():
+        color = "#2ca02c" if bool(row["significant"]) else "#7f7f7f"
+        err = [[row["diff"] - row["diff_low"]], [row["diff_high"] - row["diff"]]]
+        ax.errorbar([row["diff"]], [y], xerr=err, fmt="s", color=color, capsize=4)
+    ax.set_yticks(range(len(rows)), list(rows["candidate"]))
+    ax.set_xlabel(f"Δ {metric} vs {baseline} (95% CI; green = significant after correction)")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

@@ -9,6 +9,7 @@ from ._compare import compare
 from ._errors import StatsError
 from ._noninferiority import non_inferiority
 from ._power import minimum_detectable_effect, sample_size
+from ._tiers import rank_tiers
 
 __all__ = [
     "StatsError",
@@ -20,5 +21,6 @@ __all__ = [
     "minimum_detectable_effect",
     "non_inferiority",
     "prob_b_better",
+    "rank_tiers",
     "sample_size",
 ]

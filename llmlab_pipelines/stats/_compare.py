@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from ._bayes import prob_b_better
 from ._errors import StatsError
 from ._paired import compare_pair
 
@@ -116,14 +115,7 @@ def compare(
             raise StatsError(f"{a_name!r} and {b_name!r} share no items")
         a, b = both[a_name].to_numpy(float), both[b_name].to_numpy(float)
         result = compare_pair(a, b, test=test, alpha=alpha, n_boot=n_boot, seed=seed)
-        rows.append(
-            {
-                "candidate_a": a_name,
-                "candidate_b": b_name,
-                **asdict(result),
-                "prob_b_better": prob_b_better(a, b, seed=seed),
-            }
-        )
+        rows.append({"candidate_a": a_name, "candidate_b": b_name, **asdict(result)})
     frame = pd.DataFrame(rows)
     frame["p_adjusted"] = adjust(frame["p_value"].to_numpy(float), correction)
     frame["significant"] = frame["p_adjusted"] < alpha

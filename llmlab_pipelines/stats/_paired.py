@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as st
 
+from ._bayes import prob_b_better
 from ._ci import is_binary
 from ._errors import StatsError
 
@@ -30,6 +31,7 @@ class PairedResult:
     effect_size: float
     wins: int
     losses: int
+    prob_b_better: float
 
 
 def mcnemar_p(a: np.ndarray, b: np.ndarray) -> tuple[str, float]:
@@ -63,17 +65,24 @@ def paired_p(a: np.ndarray, b: np.ndarray, test: str) -> tuple[str, float]:
     raise StatsError(f"unknown test {test!r} (known: {', '.join(TESTS)})")
 
 
-def bootstrap_diff_ci(
-    d: np.ndarray, *, alpha: float, n_boot: int, seed: int
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean paired difference (items resampled together)."""
+def bootstrap_means(d: np.ndarray, *, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap distribution of the mean paired difference (items resampled together)."""
     rng = np.random.default_rng(seed)
     means = np.empty(n_boot)
     chunk = max(1, 2_000_000 // max(d.size, 1))
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
         means[start:stop] = d[rng.integers(0, d.size, size=(stop - start, d.size))].mean(axis=1)
-    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return means
+
+
+def bootstrap_diff_ci(
+    d: np.ndarray, *, alpha: float, n_boot: int, seed: int
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean paired difference."""
+    low, high = np.quantile(
+        bootstrap_means(d, n_boot=n_boot, seed=seed), [alpha / 2, 1 - alpha / 2]
+    )
     return float(low), float(high)
 
 
@@ -98,7 +107,12 @@ def compare_pair(
     chosen = test or ("mcnemar" if binary else "ttest")
     name, p = paired_p(a, b, chosen)
     d = b - a
-    low, high = bootstrap_diff_ci(d, alpha=alpha, n_boot=n_boot, seed=seed)
+    means = bootstrap_means(d, n_boot=n_boot, seed=seed)
+    low, high = (float(q) for q in np.quantile(means, [alpha / 2, 1 - alpha / 2]))
+    if binary:
+        better = prob_b_better(a, b, binary=True, seed=seed)
+    else:  # the same bootstrap distribution, ties counted one half
+        better = float((means > 0).mean() + 0.5 * (means == 0).mean())
     return PairedResult(
         n=int(a.size),
         mean_a=float(a.mean()),
@@ -111,4 +125,5 @@ def compare_pair(
         effect_size=effect_size(a, b, binary),
         wins=int((d > 0).sum()),
         losses=int((d < 0).sum()),
+        prob_b_better=better,
     )

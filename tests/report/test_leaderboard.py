@@ -1,0 +1,81 @@
+"""The leaderboard: ranks, tiers, the plain verdict, the plots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from llmlab_pipelines.report import (
+    build_leaderboard,
+    detectable_effect,
+    items_needed,
+    plot_forest,
+)
+from llmlab_pipelines.stats import compare, minimum_detectable_effect, sample_size
+
+
+def scores(rates: dict[str, float], n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, rate in rates.items():
+        hits = rng.random(n) < rate
+        rows += [
+            {
+                "candidate": name,
+                "item_id": f"i{i}",
+                "score": float(h),
+                "error": None,
+                "prompt_tokens": 10,
+                "completion_tokens": 2,
+                "cost_usd": 0.001,
+                "latency_s": 0.1,
+            }
+            for i, h in enumerate(hits)
+        ]
+    return pd.DataFrame(rows)
+
+
+def board_for(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    comparisons = compare(frame, metric="score", baseline=baseline, n_boot=500)
+    return build_leaderboard(frame, comparisons, metric="score", baseline=baseline)
+
+
+def test_ranks_tiers_and_differences() -> None:
+    frame = scores({"base": 0.2, "good": 0.8, "good2": 0.78, "meh": 0.25}, n=200)
+    board = board_for(frame, "base").set_index("candidate")
+    assert board.loc["good", "rank"] < board.loc["meh", "rank"]
+    assert board.loc["good", "tier"] == board.loc["good2", "tier"] == 1
+    assert board.loc["base", "tier"] == board.loc["meh", "tier"] == 2
+    assert bool(board.loc["good", "significant"]) and not bool(board.loc["meh", "significant"])
+    assert board.loc["base", "diff"] == 0.0
+    assert board.loc["good", "diff"] == pytest.approx(
+        board.loc["good", "mean"] - board.loc["base", "mean"]
+    )
+    assert board.loc["good", "cost_per_1k"] == pytest.approx(1.0)
+    assert board.loc["good", "tokens"] == 200 * 12
+
+
+def test_unseparable_board_says_how_many_items_would_do() -> None:
+    frame = scores({"base": 0.5, "other": 0.56}, n=40, seed=3)
+    board = board_for(frame, "base")
+    assert set(board["tier"]) == {1}
+    needed = items_needed(board, "base", binary=True)
+    diff = float(board.loc[board["candidate"] == "other", "diff"].iloc[0])
+    rate = float(board.loc[board["candidate"] == "base", "mean"].iloc[0])
+    assert needed == sample_size(rate, abs(diff), paired=True) and needed > 40
+
+
+def test_detectable_effect_uses_the_baseline_rate() -> None:
+    frame = scores({"base": 0.3, "x": 0.5}, n=100)
+    board = board_for(frame, "base")
+    rate = float(board.loc[board["candidate"] == "base", "mean"].iloc[0])
+    assert detectable_effect(board, "base", binary=True) == pytest.approx(
+        minimum_detectable_effect(100, baseline_rate=rate)
+    )
+
+
+def test_forest_plot_is_a_png() -> None:
+    frame = scores({"base": 0.3, "x": 0.5, "y": 0.4}, n=60)
+    png = plot_forest(board_for(frame, "base"), metric="score", baseline="base", title="t")
+    assert png[:4] == b"\x89PNG" and len(png) > 5000
