@@ -56,7 +56,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         lab = load_lab(_lab_dir(args.lab))
-        summary = run_lab(lab, experiments=args.experiment or None, limit=args.limit)
+        if args.dry_run:
+            return print_dry_run(lab, args.experiment or None, args.limit, args.cache)
+        summary = run_lab(
+            lab,
+            experiments=args.experiment or None,
+            limit=args.limit,
+            cache=args.cache,
+            progress_bar=True,
+        )
     except (LabError, RunFailed) as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -109,6 +117,51 @@ def print_board(name: str, board: pd.DataFrame) -> None:
     console.print(table)
 
 
+def print_dry_run(lab: object, experiments: list[str] | None, limit: int | None, cache: str) -> int:
+    """The cost of a run before it is made."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .engine import estimate_plan
+    from .resources import LLMResource
+
+    rows = estimate_plan(
+        lab,
+        experiments=experiments,
+        limit=limit,  # type: ignore[arg-type]
+        cache=LLMResource(cache=cache).response_cache() if cache == "use" else None,
+    )
+    table = Table(title="dry run: nothing is called")
+    for column in (
+        "candidate",
+        "dataset",
+        "calls",
+        "cached",
+        "to call",
+        "est. prompt tok",
+        "max completion tok",
+        "est. max cost ($)",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.candidate,
+            r.dataset,
+            str(r.calls),
+            str(r.cached),
+            str(r.to_call),
+            f"{r.prompt_tokens:,}",
+            f"{r.completion_tokens:,}",
+            f"{r.cost_usd:.4f}",
+        )
+    console = Console()
+    console.width = max(console.width, 110)
+    console.print(table)
+    total = sum(r.cost_usd for r in rows)
+    print(f"total: {sum(r.to_call for r in rows)} calls to make, at most ${total:.4f}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """Start ``dagster dev`` on this project."""
     from .runner import dagster_instance
@@ -149,6 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.choices["run"]
     run.add_argument("--experiment", action="append", help="only this experiment (repeatable)")
     run.add_argument("--limit", type=int, help="at most this many items per dataset")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print calls, estimated tokens and cost per candidate; spend nothing",
+    )
+    run.add_argument(
+        "--cache",
+        choices=["use", "refresh", "off"],
+        default="use",
+        help="reuse cached answers (use), call again and store (refresh), or off",
+    )
     ui = sub.choices["ui"]
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

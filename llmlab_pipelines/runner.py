@@ -16,7 +16,7 @@ from .definitions import build_resources
 from .lab import Lab
 from .partition_sync import missing_partitions
 from .partitions import candidate_partitions, dataset_partitions, generation_key
-from .resources import ArtifactStore, LabResource
+from .resources import ArtifactStore, LabResource, LLMResource
 from .settings import get_settings
 
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
@@ -68,6 +68,8 @@ def run_lab(
     resources: dict[str, object] | None = None,
     echo: Callable[[str], None] = print,
     log_level: str = "INFO",
+    cache: str = "use",
+    progress_bar: bool = False,
 ) -> RunSummary:
     """Datasets, then each candidate x dataset, then comparisons and leaderboards.
 
@@ -79,6 +81,8 @@ def run_lab(
         resources: Overrides of the default resources.
         echo: Where progress lines go.
         log_level: Dagster's console log level (DEBUG shows every event).
+        cache: The response cache mode (use, refresh, off).
+        progress_bar: Draw a terminal progress bar while generating.
     """
     names = list(experiments or lab.experiments)
     for name in names:
@@ -88,6 +92,7 @@ def run_lab(
     res = {
         **build_resources(),
         "lab": LabResource(path=str(lab.root), limit=limit),
+        "llm": LLMResource(cache=cache, progress_bar=progress_bar),
         **(resources or {}),
     }
     summary = RunSummary()

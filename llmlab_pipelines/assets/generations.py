@@ -22,7 +22,15 @@ from ._progress import ProgressLogger
     group_name="evaluation",
     kinds={"litellm", "parquet"},
     io_manager_key="parquet_io_manager",
-    check_specs=[dg.AssetCheckSpec("generation_error_rate", asset="generations")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "generation_error_rate",
+            asset="generations",
+            blocking=True,
+            description="Fails (and stops scoring) when the error rate exceeds the threshold; "
+            "the rows, and every finished call in the cache, stay saved.",
+        )
+    ],
 )
 def generations(
     context: dg.AssetExecutionContext,
@@ -39,7 +47,9 @@ def generations(
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None
     context.log.info(f"{plan.candidate.label} on {plan.dataset}: {len(requests)} calls")
-    engine = llm.engine(on_progress=ProgressLogger(context.log, plan.candidate.label))
+    engine = llm.engine(
+        on_progress=ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar)
+    )
     results = engine.run(requests)
     prompts = {(r.item_id, r.repeat): r.prompt for r in requests}
     frame = pd.DataFrame([{**r.row(), "prompt": prompts[(r.item_id, r.repeat)]} for r in results])
@@ -48,7 +58,7 @@ def generations(
     yield dg.AssetCheckResult(
         check_name="generation_error_rate",
         passed=error_rate <= llm.max_error_rate,
-        severity=dg.AssetCheckSeverity.WARN,
+        description=_error_summary(frame, error_rate, llm.max_error_rate),
         metadata={
             "error_rate": error_rate,
             "threshold": llm.max_error_rate,
@@ -56,6 +66,17 @@ def generations(
                 frame["error_type"].value_counts().to_dict() if len(frame) else {}
             ),
         },
+    )
+
+
+def _error_summary(frame: pd.DataFrame, rate: float, threshold: float) -> str:
+    errors = frame[frame["error"].notna()]
+    if errors.empty:
+        return "no errors"
+    kinds = ", ".join(f"{k}: {n}" for k, n in errors["error_type"].value_counts().items())
+    return (
+        f"error rate {rate:.1%} (threshold {threshold:.0%}); {kinds}; "
+        f"e.g. item {errors['item_id'].iloc[0]!r}: {str(errors['error'].iloc[0])[:300]}"
     )
 
 
@@ -69,6 +90,9 @@ def _metadata(frame: pd.DataFrame, label: str, error_rate: float) -> dict[str, o
         "prompt_tokens": int(frame["prompt_tokens"].sum()),
         "completion_tokens": int(frame["completion_tokens"].sum()),
         "cost_usd": float(frame["cost_usd"].sum()),
+        "cost_usd_spent_now": float(frame.loc[~frame["cached"], "cost_usd"].sum()),
+        "cached_rows": int(frame["cached"].sum()),
+        "provider_calls": int(frame["attempts"].sum()),
         "latency_p50_s": float(ok["latency_s"].median()) if len(ok) else 0.0,
         "latency_p95_s": float(ok["latency_s"].quantile(0.95)) if len(ok) else 0.0,
         "preview": dg.MetadataValue.md(markdown_table(preview)),

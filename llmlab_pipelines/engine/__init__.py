@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from ..secrets import read_secret, redact
+from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError, classify
+from ._estimate import Estimate, estimate_plan
+from ._limits import AdaptiveGate, RedisWindowLimiter, SlidingWindowLimiter
 from ._local import PROVIDER as LOCAL_PROVIDER
 from ._local import LocalModelError, register_local_provider
 from ._plan import build_requests
@@ -12,8 +15,11 @@ from ._types import Completion, GenerationRequest, GenerationResult
 
 __all__ = [
     "LOCAL_PROVIDER",
+    "AdaptiveGate",
+    "CacheMode",
     "Completion",
     "Engine",
+    "Estimate",
     "GenerationRequest",
     "GenerationResult",
     "LLMClient",
@@ -21,8 +27,12 @@ __all__ = [
     "LocalModelError",
     "Progress",
     "ProviderError",
+    "RedisWindowLimiter",
+    "ResponseCache",
+    "SlidingWindowLimiter",
     "build_requests",
     "classify",
+    "estimate_plan",
     "read_secret",
     "redact",
     "register_local_provider",

@@ -25,6 +25,7 @@ def build_requests(
     cap = min(x for x in (plan.limit, limit, len(records)) if x is not None)
     prompt = lab.prompts[plan.candidate.prompt]
     config = lab.models[plan.candidate.model]
+    fallbacks = tuple((name, lab.models[name]) for name in config.fallbacks)
     requests = []
     for record in records[:cap]:
         text = prompt.render(record, item_id=record["id"])
@@ -37,6 +38,7 @@ def build_requests(
                     model_name=plan.candidate.model,
                     config=config,
                     params=plan.candidate.params,
+                    fallbacks=fallbacks,
                 )
             )
     return requests

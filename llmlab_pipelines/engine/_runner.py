@@ -1,4 +1,5 @@
-"""Run many requests concurrently: a bounded worker pool per model, retries with backoff."""
+"""Run many requests concurrently within each model's limits: cache first, then calls with
+retries, backoff, AIMD concurrency, rate limits and fallbacks. Never raises for a failed call."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
+from typing import Any
 
+from ..lab import ModelConfig
 from ..secrets import redact
+from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError
+from ._limits import AdaptiveGate, Limiter, RedisWindowLimiter, SlidingWindowLimiter
 from ._types import GenerationRequest, GenerationResult
 
 ResultCallback = Callable[[GenerationResult], None]
@@ -24,6 +28,7 @@ class Progress:
     total: int
     done: int = 0
     errors: int = 0
+    cached: int = 0
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -40,18 +45,45 @@ class Progress:
     def __str__(self) -> str:
         eta = f"{self.eta_s:.0f}s" if self.eta_s is not None else "?"
         return (
-            f"{self.done}/{self.total} done, {self.rate:.1f} req/s, ETA {eta}, {self.errors} errors"
+            f"{self.done}/{self.total} done ({self.cached} cached), {self.rate:.1f} req/s, "
+            f"ETA {eta}, {self.errors} errors"
         )
 
 
+class _ModelLane:
+    """Everything that paces one model: the adaptive gate and its rate limiters."""
+
+    def __init__(self, config: ModelConfig, redis_url: str | None) -> None:
+        self.gate = AdaptiveGate(config.concurrency)
+        self.requests: Limiter | None = None
+        if config.rpm:
+            self.requests = (
+                RedisWindowLimiter(redis_url, _slug(config), config.rpm)
+                if redis_url
+                else SlidingWindowLimiter(config.rpm, 60.0)
+            )
+        self.tokens = SlidingWindowLimiter(config.tpm, 60.0, spacing=False) if config.tpm else None
+
+
+def _slug(config: ModelConfig) -> str:
+    return f"{config.api_base or 'default'}|{config.model}"
+
+
+def _estimate_tokens(request: GenerationRequest) -> int:
+    return len(request.prompt) // 4 + 1 + int(request.params.max_tokens or 256)
+
+
 class Engine:
-    """Turns generation requests into results; never raises for a failed call.
+    """Turns generation requests into results.
 
     Args:
         client: What makes the calls (default: litellm).
         backoff_base: First retry delay in seconds, doubled each attempt, with full jitter.
         backoff_cap: Longest delay between attempts.
         on_progress: Called with a :class:`Progress` after every result.
+        cache: The response cache (and crash journal); None for none.
+        cache_mode: ``use`` (read and write), ``refresh`` (write only: fresh samples), ``off``.
+        redis_url: Share ``rpm`` limits across processes through this Redis.
     """
 
     def __init__(
@@ -61,11 +93,18 @@ class Engine:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         on_progress: Callable[[Progress], None] | None = None,
+        cache: ResponseCache | None = None,
+        cache_mode: CacheMode = "use",
+        redis_url: str | None = None,
     ) -> None:
         self.client = client if client is not None else LiteLLMClient()
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.on_progress = on_progress
+        self.cache = cache if cache_mode != "off" else None
+        self.cache_mode = cache_mode
+        self.redis_url = redis_url
+        self.lanes: dict[str, _ModelLane] = {}
         self._rng = random.Random(0)
 
     def run(
@@ -90,46 +129,107 @@ class Engine:
         """Run every request; results come back in request order."""
         results: list[GenerationResult | None] = [None] * len(requests)
         progress = Progress(total=len(requests))
-        order = sorted(range(len(requests)), key=lambda i: requests[i].model_name)
-        pools = []
-        for _, group in groupby(order, key=lambda i: requests[i].model_name):
-            indices = list(group)
-            width = min(requests[indices[0]].config.concurrency, len(indices))
-            queue = iter(indices)
-            pools += [
-                self._worker(requests, queue, results, progress, on_result) for _ in range(width)
-            ]
-        await asyncio.gather(*pools)
+        keys = [r.cache_key for r in requests]
+        hits = (
+            self.cache.load(set(keys))
+            if self.cache is not None and self.cache_mode == "use"
+            else {}
+        )
+        pending: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            hit = hits.get(keys[index])
+            if hit is not None:
+                results[index] = _from_cache(request, hit)
+                self._report(results[index], progress, on_result, cached=True)  # type: ignore[arg-type]
+            else:
+                pending.setdefault(request.model_name, []).append(index)
+        try:
+            workers = []
+            for indices in pending.values():
+                config = requests[indices[0]].config
+                lane = self.lanes.setdefault(_slug(config), _ModelLane(config, self.redis_url))
+                queue = iter(indices)
+                width = min(config.concurrency, len(indices))
+                workers += [
+                    self._worker(requests, keys, queue, results, progress, on_result, lane)
+                    for _ in range(width)
+                ]
+            await asyncio.gather(*workers)
+        finally:
+            if self.cache is not None:
+                self.cache.close()
         return [r for r in results if r is not None]
 
-    async def _worker(self, requests, queue, results, progress, on_result) -> None:  # type: ignore[no-untyped-def]
+    async def _worker(self, requests, keys, queue, results, progress, on_result, lane):  # type: ignore[no-untyped-def]
         for index in queue:
-            result = await self.attempt(requests[index])
+            result = await self.attempt(requests[index], lane)
+            if result.ok and self.cache is not None:
+                self.cache.put(keys[index], result.row())
             results[index] = result
-            progress.done += 1
-            progress.errors += 0 if result.ok else 1
-            if on_result is not None:
-                on_result(result)
-            if self.on_progress is not None:
-                self.on_progress(progress)
+            self._report(result, progress, on_result, cached=False)
 
-    async def attempt(self, request: GenerationRequest) -> GenerationResult:
-        """One request with bounded retries; a final failure becomes an error row."""
+    def _report(
+        self,
+        result: GenerationResult,
+        progress: Progress,
+        on_result: ResultCallback | None,
+        *,
+        cached: bool,
+    ) -> None:
+        progress.done += 1
+        progress.cached += int(cached)
+        progress.errors += 0 if result.ok else 1
+        if on_result is not None:
+            on_result(result)
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    async def attempt(
+        self, request: GenerationRequest, lane: _ModelLane | None = None
+    ) -> GenerationResult:
+        """One request with bounded retries, then its fallbacks; a final failure is a row."""
         start = time.perf_counter()
-        attempts = 0
+        lane = lane or _ModelLane(request.config, None)
+        result = await self._try(request, lane, start)
+        for name, config in request.fallbacks:
+            if result.ok or result.error_type not in (
+                "rate_limit",
+                "server",
+                "timeout",
+                "connection",
+                "malformed",
+                "not_found",
+            ):
+                break
+            other = request.with_model(name, config)
+            fallback_lane = self.lanes.setdefault(_slug(config), _ModelLane(config, self.redis_url))
+            result = await self._try(other, fallback_lane, start, attempts=result.attempts)
+        return result
+
+    async def _try(
+        self, request: GenerationRequest, lane: _ModelLane, start: float, attempts: int = 0
+    ) -> GenerationResult:
+        tries = 0
         while True:
-            attempts += 1
+            tries += 1
+            if lane.requests is not None:
+                await lane.requests.acquire()
+            if lane.tokens is not None:
+                await lane.tokens.acquire(_estimate_tokens(request))
             try:
-                completion = await self.client.complete(request)
+                async with lane.gate:
+                    completion = await self.client.complete(request)
             except ProviderError as exc:
-                if not exc.retryable or attempts > request.config.max_retries:
-                    return self._failed(request, exc, attempts, start)
-                await asyncio.sleep(self._delay(attempts, exc.retry_after))
+                if exc.kind == "rate_limit":
+                    lane.gate.rate_limited()
+                if not exc.retryable or tries > request.config.max_retries:
+                    return self._failed(request, exc, attempts + tries, start)
+                await asyncio.sleep(self._delay(tries, exc.retry_after))
                 continue
             except Exception as exc:  # a bug in a client must not lose the other rows
-                return self._failed(
-                    request, ProviderError("other", f"{type(exc).__name__}: {exc}"), attempts, start
-                )
+                error = ProviderError("other", f"{type(exc).__name__}: {exc}")
+                return self._failed(request, error, attempts + tries, start)
+            lane.gate.succeeded()
             return GenerationResult(
                 item_id=request.item_id,
                 repeat=request.repeat,
@@ -138,9 +238,10 @@ class Engine:
                 completion_tokens=completion.completion_tokens,
                 cost_usd=completion.cost_usd,
                 latency_s=time.perf_counter() - start,
-                attempts=attempts,
-                model=completion.model,
+                attempts=attempts + tries,
+                model=completion.model or request.config.model,
                 cache_key=request.cache_key,
+                finish_reason=completion.finish_reason,
             )
 
     def _delay(self, attempts: int, retry_after: float | None) -> float:
@@ -163,3 +264,20 @@ class Engine:
             model=request.config.model,
             cache_key=request.cache_key,
         )
+
+
+def _from_cache(request: GenerationRequest, row: dict[str, Any]) -> GenerationResult:
+    return GenerationResult(
+        item_id=request.item_id,
+        repeat=request.repeat,
+        output=row.get("output"),
+        prompt_tokens=int(row.get("prompt_tokens") or 0),
+        completion_tokens=int(row.get("completion_tokens") or 0),
+        cost_usd=float(row.get("cost_usd") or 0.0),
+        latency_s=float(row.get("latency_s") or 0.0),
+        attempts=0,
+        cached=True,
+        model=str(row.get("model") or request.config.model),
+        cache_key=request.cache_key,
+        finish_reason=str(row.get("finish_reason") or ""),
+    )

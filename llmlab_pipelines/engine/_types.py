@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..lab import GenerationParams, ModelConfig
@@ -21,6 +22,7 @@ class GenerationRequest:
         model_name: The models.yaml entry's name.
         config: The models.yaml entry.
         params: The resolved sampling parameters.
+        fallbacks: Models (name, entry) tried in order when this one keeps failing.
     """
 
     item_id: str
@@ -29,10 +31,29 @@ class GenerationRequest:
     model_name: str
     config: ModelConfig
     params: GenerationParams
+    fallbacks: tuple[tuple[str, ModelConfig], ...] = ()
 
-    @property
+    def with_model(self, name: str, config: ModelConfig) -> GenerationRequest:
+        """The same request sent to another model (a fallback); the cache key stays the
+        original's, so a re-run finds the answer whichever model gave it."""
+        return GenerationRequest(
+            self.item_id,
+            self.repeat,
+            self.prompt,
+            name,
+            config,
+            self.params,
+            (),
+            _key=self.cache_key,
+        )
+
+    _key: str | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
     def cache_key(self) -> str:
         """Content address of the response: model string, mode, parameters, prompt, repeat."""
+        if self._key is not None:
+            return self._key
         blob = json.dumps(
             [
                 self.config.model,
@@ -78,6 +99,7 @@ class GenerationResult:
     cached: bool = False
     model: str = ""
     cache_key: str = ""
+    finish_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

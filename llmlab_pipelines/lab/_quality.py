@@ -95,8 +95,10 @@ def validate_frame(name: str, frame: pd.DataFrame, required: list[str]) -> Quali
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas(f"{name}_source")
     batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
     data = batch.get_batch(batch_parameters={"dataframe": frame})

@@ -3,25 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import dagster as dg
 from pydantic import Field
 
-from ..engine import Engine, LiteLLMClient, LLMClient, Progress
+from ..engine import Engine, LiteLLMClient, LLMClient, Progress, ResponseCache
+from .artifacts import artifact_root
 
 
 class LLMResource(dg.ConfigurableResource):
-    """Calls models through litellm with the engine's concurrency, retries and accounting."""
+    """Calls models through litellm with the engine's limits, retries, cache and accounting."""
 
     backoff_base: float = Field(default=0.5, ge=0, description="First retry delay (s)")
     backoff_cap: float = Field(default=30.0, ge=0, description="Longest retry delay (s)")
     max_error_rate: float = Field(
         default=0.2, ge=0, le=1, description="Error rate above which the generations check fails"
     )
+    cache: Literal["use", "refresh", "off"] = Field(
+        default="use",
+        description="use: reuse cached answers; refresh: call again (fresh samples) and store; "
+        "off: neither. The cache is also the crash journal that makes re-runs resume.",
+    )
+    cache_path: str | None = Field(
+        default=None, description="Default: <LLMLAB_ARTIFACTS>/cache (a folder or s3:// URL)"
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Share rpm limits across processes (e.g. redis://127.0.0.1:6379/0); "
+        "default: limits hold within each run",
+    )
+    progress_bar: bool = Field(default=False, description="Draw a terminal progress bar")
 
     def client(self) -> LLMClient:
         """The client that makes the calls; subclasses swap in another."""
         return LiteLLMClient()
+
+    def response_cache(self) -> ResponseCache:
+        """The cache folder beside the artifacts."""
+        if self.cache_path:
+            return ResponseCache(artifact_root(self.cache_path, {}))
+        return ResponseCache(artifact_root(None, {}) / "cache")
 
     def engine(self, on_progress: Callable[[Progress], None] | None = None) -> Engine:
         """A ready engine."""
@@ -30,4 +52,7 @@ class LLMResource(dg.ConfigurableResource):
             backoff_base=self.backoff_base,
             backoff_cap=self.backoff_cap,
             on_progress=on_progress,
+            cache=None if self.cache == "off" else self.response_cache(),
+            cache_mode=self.cache,
+            redis_url=self.redis_url,
         )

@@ -1,0 +1,111 @@
+"""The response cache: content-addressed, beside the artifacts, and the crash journal too.
+
+Every successful call is written as one JSON line the moment it returns. On a local folder the
+line is appended to this process's journal file and flushed, so a ``kill -9`` loses nothing that
+finished; on an object store (S3) lines are uploaded in chunks every ``flush_every`` rows or
+``flush_seconds``. A re-run reads every journal and chunk: finished calls are not paid twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from typing import Any, Literal
+
+from upath import UPath
+
+CacheMode = Literal["use", "refresh", "off"]
+FIELDS = (
+    "output",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s",
+    "model",
+    "finish_reason",
+)
+
+
+class ResponseCache:
+    """Cached completions keyed by :attr:`GenerationRequest.cache_key`.
+
+    Args:
+        root: The cache folder (``<artifacts>/cache`` by default): a local path or a UPath.
+        flush_every: Rows per uploaded chunk on object stores.
+        flush_seconds: Longest time a finished row waits for upload on object stores.
+    """
+
+    def __init__(
+        self,
+        root: UPath | str | os.PathLike[str],
+        *,
+        flush_every: int = 200,
+        flush_seconds: float = 2.0,
+    ) -> None:
+        self.root = root if isinstance(root, UPath) else UPath(str(root))
+        self.local = self.root.protocol in ("", "file", "local")
+        self.flush_every, self.flush_seconds = flush_every, flush_seconds
+        self._name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._file: Any = None
+        self._buffer: list[str] = []
+        self._last_flush = time.monotonic()
+        self._chunk = 0
+        self.writes = 0
+
+    def load(self, keys: set[str]) -> dict[str, dict[str, Any]]:
+        """Every cached row whose key is in ``keys`` (other rows are skipped, memory stays low)."""
+        found: dict[str, dict[str, Any]] = {}
+        if not keys or not self.root.exists():
+            return found
+        for path in sorted(self.root.glob("*.jsonl")):
+            with path.open("r", encoding="utf-8") as fh:
+                for line in fh:
+                    key = line[9:73] if line.startswith('{"key": "') else None
+                    if key is not None and key not in keys:
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError:  # a line cut by a crash: skip it
+                        continue
+                    if row.get("key") in keys:
+                        found[row["key"]] = row
+        return found
+
+    def put(self, key: str, row: dict[str, Any]) -> None:
+        """Record one finished call (durable at once locally; within seconds on S3)."""
+        line = json.dumps({"key": key, **{f: row.get(f) for f in FIELDS}}, default=str) + "\n"
+        self.writes += 1
+        if self.local:
+            if self._file is None:
+                self.root.mkdir(parents=True, exist_ok=True)
+                self._file = open(  # noqa: SIM115 - kept open for the engine's lifetime
+                    self.root / f"journal-{self._name}.jsonl", "a", encoding="utf-8"
+                )
+            self._file.write(line)
+            self._file.flush()
+            return
+        self._buffer.append(line)
+        if (
+            len(self._buffer) >= self.flush_every
+            or time.monotonic() - self._last_flush >= self.flush_seconds
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Upload buffered rows (object stores); a no-op locally."""
+        if self._buffer:
+            target = self.root / f"chunk-{self._name}-{self._chunk:06d}.jsonl"
+            target.write_text("".join(self._buffer), encoding="utf-8")
+            self._chunk += 1
+            self._buffer.clear()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Flush and close."""
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None

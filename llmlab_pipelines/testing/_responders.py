@@ -1,0 +1,31 @@
+"""Deterministic answers for the simulator."""
+
+from __future__ import annotations
+
+import re
+
+_EXPR = re.compile(r"(-?\d+)\s*([+\-*])\s*(-?\d+)")
+_WORDS = re.compile(r"(-?\d+)\s+(plus|minus|times)\s+(-?\d+)", re.IGNORECASE)
+_OPS = {
+    "+": int.__add__,
+    "-": int.__sub__,
+    "*": int.__mul__,
+    "plus": int.__add__,
+    "minus": int.__sub__,
+    "times": int.__mul__,
+}
+
+
+def arithmetic_responder(prompt: str) -> str:
+    """Answer the last ``a + b`` (or ``a plus b``) in the prompt; otherwise "I don't know"."""
+    found = list(_EXPR.finditer(prompt)) or list(_WORDS.finditer(prompt))
+    if not found:
+        return "I don't know"
+    a, op, b = found[-1].groups()
+    return str(_OPS[op.lower()](int(a), int(b)))
+
+
+def echo_responder(prompt: str) -> str:
+    """The prompt's last non-empty line."""
+    lines = [line for line in prompt.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
