@@ -65,6 +65,21 @@ class _ModelLane:
         self.tokens = SlidingWindowLimiter(config.tpm, 60.0, spacing=False) if config.tpm else None
 
 
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _engine_loop() -> asyncio.AbstractEventLoop:
+    """The process-wide event loop of the engine, started on first use."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="llmlab-engine", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
 def _slug(config: ModelConfig) -> str:
     return f"{config.api_base or 'default'}|{config.model}"
 
@@ -110,18 +125,13 @@ class Engine:
     def run(
         self, requests: Sequence[GenerationRequest], on_result: ResultCallback | None = None
     ) -> list[GenerationResult]:
-        """Synchronous :meth:`arun` (in a helper thread when an event loop already runs)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.arun(requests, on_result))
-        box: list[list[GenerationResult]] = []
-        thread = threading.Thread(
-            target=lambda: box.append(asyncio.run(self.arun(requests, on_result)))
-        )
-        thread.start()
-        thread.join()
-        return box[0]
+        """Synchronous :meth:`arun`, on the process's one engine event loop.
+
+        One long-lived loop (in a daemon thread) serves every run in the process, so clients
+        that keep per-loop state (HTTP pools, litellm's logging worker) are never orphaned.
+        """
+        future = asyncio.run_coroutine_threadsafe(self.arun(requests, on_result), _engine_loop())
+        return future.result()
 
     async def arun(
         self, requests: Sequence[GenerationRequest], on_result: ResultCallback | None = None
