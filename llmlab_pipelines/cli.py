@@ -1,4 +1,4 @@
-"""The ``llmlab`` command: init, validate, run, ui."""
+"""The ``llmlab`` command: init, validate, run, gate, ui."""
 
 from __future__ import annotations
 
@@ -73,6 +73,44 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"report: {summary.reports.get(name, '-')}\n")
     print(f"{len(summary.dagster_runs)} Dagster runs; open them with `llmlab ui`")
     return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    """Run one experiment and its regression gate; exit 1 on a regression (for a lab's CI)."""
+    from .lab import LabError, load_lab
+    from .runner import RunFailed, run_lab
+
+    try:
+        lab = load_lab(_lab_dir(args.lab))
+        if lab.experiment(args.experiment).gate is None:
+            print(
+                f"experiment {args.experiment!r} has no `gate:` "
+                "(add e.g. `gate: {margin: 0.02}`)",
+                file=sys.stderr,
+            )
+            return 2
+        failed, summary = (
+            False,
+            run_lab(lab, experiments=[args.experiment], limit=args.limit, cache=args.cache),
+        )
+    except LabError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except RunFailed as exc:
+        gates = exc.summary.check("regression_gate") if exc.summary else []
+        if not any(not c.passed for c in gates):
+            print(exc, file=sys.stderr)
+            return 2
+        failed, summary = True, exc.summary
+        assert summary is not None
+    for evaluation in summary.check("regression_gate"):
+        table = evaluation.metadata.get("table")
+        if table is not None:
+            print(getattr(table, "value", table))
+        print(evaluation.description or "")
+    verdict = "FAILED: a candidate regressed" if failed else "passed"
+    print(f"\nregression gate {verdict} (experiment {args.experiment})")
+    return 1 if failed else 0
 
 
 def print_board(name: str, board: pd.DataFrame) -> None:
@@ -194,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (
         ("validate", cmd_validate, "check a lab and list every problem"),
         ("run", cmd_run, "materialize the lab and print the leaderboard"),
+        ("gate", cmd_gate, "run an experiment's regression gate; exit 1 on a regression"),
         ("ui", cmd_ui, "open the Dagster UI on this project"),
     ):
         command = sub.add_parser(name, help=text)
@@ -213,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="use",
         help="reuse cached answers (use), call again and store (refresh), or off",
     )
+    gate = sub.choices["gate"]
+    gate.add_argument("--experiment", required=True, help="the experiment whose gate to run")
+    gate.add_argument("--limit", type=int, help="at most this many items per dataset")
+    gate.add_argument("--cache", choices=["use", "refresh", "off"], default="use")
     ui = sub.choices["ui"]
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

@@ -7,6 +7,8 @@ import dagster as dg
 from .assets import ALL_ASSETS
 from .jobs import ALL_JOBS
 from .resources import ArtifactStore, LabResource, LLMResource, MLflowTracking, ParquetIOManager
+from .resources.git import LabRepository
+from .schedules import build_nightly_schedule
 from .sensors import ALL_SENSORS
 
 
@@ -18,13 +20,24 @@ def build_resources() -> dict[str, object]:
         "parquet_io_manager": ParquetIOManager(),
         "artifacts": ArtifactStore(),
         "tracking": MLflowTracking(),
+        "lab_repo": LabRepository(),
     }
 
+
+#: Runs the analysis after generations (declarative automation); on by default, it only ever
+#: starts comparisons/leaderboard/promoted runs, which call no model.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "llmlab_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=[],
     jobs=ALL_JOBS,
-    sensors=ALL_SENSORS,
+    schedules=[build_nightly_schedule()],
+    sensors=[*ALL_SENSORS, automation_sensor],
     resources=build_resources(),
 )

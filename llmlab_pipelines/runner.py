@@ -25,6 +25,10 @@ PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 class RunFailed(RuntimeError):
     """A step of the pipeline failed; the message says which and why."""
 
+    def __init__(self, message: str, summary: RunSummary | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
 
 @dataclass
 class RunSummary:
@@ -33,6 +37,11 @@ class RunSummary:
     leaderboards: dict[str, pd.DataFrame] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
     dagster_runs: list[str] = field(default_factory=list)
+    checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
+
+    def check(self, name: str) -> list[dg.AssetCheckEvaluation]:
+        """Every evaluation of one asset check, in run order."""
+        return [c for c in self.checks if c.check_name == name]
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -57,6 +66,19 @@ def register_partitions(instance: dg.DagsterInstance, lab: Lab) -> None:
         instance.add_dynamic_partitions(dataset_partitions.name, delta.datasets)
     if delta.candidates:
         instance.add_dynamic_partitions(candidate_partitions.name, delta.candidates)
+
+
+def run_tags(lab: Lab, model_name: str) -> dict[str, str]:
+    """Tags of a generations run: the provider, for the run queue's per-provider limits."""
+    return {
+        "llmlab/provider": provider_of(lab.models[model_name].model),
+        "llmlab/model": model_name,
+    }
+
+
+def provider_of(model: str) -> str:
+    """``openai/gpt-4o-mini`` -> ``openai``; a bare model name -> ``openai`` (litellm's default)."""
+    return model.split("/", 1)[0] if "/" in model else "openai"
 
 
 def run_lab(
@@ -97,7 +119,9 @@ def run_lab(
     }
     summary = RunSummary()
 
-    def step(selection: list[str], key: str, what: str) -> dg.ExecuteInProcessResult:
+    def step(
+        selection: list[str], key: str, what: str, tags: dict[str, str] | None = None
+    ) -> dg.ExecuteInProcessResult:
         echo(f"→ {what}")
         result = dg.materialize(
             ALL_ASSETS,
@@ -107,9 +131,10 @@ def run_lab(
             resources=res,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={"llmlab/source": "cli"},
+            tags={"llmlab/source": "cli", **(tags or {})},
         )
         summary.dagster_runs.append(result.run_id)
+        summary.checks.extend(result.get_asset_check_evaluations())
         if not result.success:
             errors = [
                 e.step_failure_data.error.message.strip()
@@ -121,7 +146,9 @@ def run_lab(
                 for c in result.get_asset_check_evaluations()
                 if not c.passed and c.description
             ]
-            raise RunFailed(f"{what} failed (Dagster run {result.run_id}):\n" + "\n".join(errors))
+            raise RunFailed(
+                f"{what} failed (Dagster run {result.run_id}):\n" + "\n".join(errors), summary
+            )
         return result
 
     plans = lab.plans(names)
@@ -133,10 +160,13 @@ def run_lab(
             ["generations", "scores"],
             generation_key(plan.candidate.key, plan.dataset),
             f"{plan.candidate.label} on {plan.dataset}",
+            run_tags(lab, plan.candidate.model),
         )
     store = res["artifacts"]
     for dataset in datasets:
-        result = step(["comparisons", "leaderboard"], dataset, f"leaderboard for {dataset}")
+        result = step(
+            ["comparisons", "leaderboard", "promoted"], dataset, f"leaderboard for {dataset}"
+        )
         board = result.output_for_node("leaderboard")
         for name in board["experiment"].unique() if len(board) else []:
             if name in names:

@@ -17,10 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_definitions_resolve() -> None:
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"eval_datasets", "generations", "scores", "comparisons", "leaderboard"}
+    assert keys == {
+        "eval_datasets",
+        "generations",
+        "scores",
+        "comparisons",
+        "leaderboard",
+        "promoted",
+        "nightly_scores",
+    }
     jobs = {job.name for job in defs.resolve_all_job_defs()}
-    assert {"eval_datasets_job", "generations_job", "analysis_job"} <= jobs
-    assert defs.resolve_sensor_def("lab_partitions_sensor") is not None
+    assert {"eval_datasets_job", "generations_job", "analysis_job", "nightly_job"} <= jobs
+    for sensor in ("lab_partitions_sensor", "lab_git_sensor", "run_failure_summary"):
+        assert defs.resolve_sensor_def(sensor) is not None
+    assert defs.resolve_schedule_def("nightly_schedule").cron_schedule == "0 2 * * *"
+    # the analysis follows generations by declarative automation
+    for key in ("comparisons", "leaderboard", "promoted"):
+        assert graph.get(dg.AssetKey(key)).automation_condition is not None
     upstream = graph.get(dg.AssetKey("generations")).parent_keys
     assert upstream == {dg.AssetKey("eval_datasets")}
 

@@ -5,9 +5,28 @@ from __future__ import annotations
 from .comparisons import comparisons
 from .datasets import eval_datasets
 from .generations import generations
+from .nightly import nightly_scores
+from .promoted import promoted
 from .reports import leaderboard
 from .scores import scores
 
-ALL_ASSETS = [eval_datasets, generations, scores, comparisons, leaderboard]
+ALL_ASSETS = [
+    eval_datasets,
+    generations,
+    scores,
+    comparisons,
+    leaderboard,
+    promoted,
+    nightly_scores,
+]
 
-__all__ = ["ALL_ASSETS", "comparisons", "eval_datasets", "generations", "leaderboard", "scores"]
+__all__ = [
+    "ALL_ASSETS",
+    "comparisons",
+    "eval_datasets",
+    "generations",
+    "leaderboard",
+    "nightly_scores",
+    "promoted",
+    "scores",
+]

@@ -7,6 +7,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from ..gitwatch import commit_of
 from ..lab import ExperimentConfig, Lab
 from ..metrics import METRICS
 from ..report import (
@@ -128,11 +129,28 @@ def log_to_mlflow(
     tracking: MLflowTracking, lab: Lab, report: ExperimentReport, dagster_run_id: str
 ) -> list[str]:
     """One MLflow run per candidate of the experiment on this dataset (updated on re-runs)."""
-    git_sha = lab.git_sha() or ""
+    commit = commit_of(lab.root)
+    git = (
+        {
+            "llmlab.git_sha": commit.sha,
+            "llmlab.git_author": commit.author[:250],
+            "llmlab.git_message": commit.message[:250],
+        }
+        if commit
+        else {"llmlab.git_sha": ""}
+    )
     markdown, plot = report.markdown(with_plot_file="leaderboard.png"), report.plot()
     forest = report.forest()
+    parent = tracking.parent_run(
+        report.experiment,
+        dagster_run_id,
+        report.dataset,
+        {"dagster.run_id": dagster_run_id, **git},
+    )
     run_ids = []
     for candidate in lab.candidates(report.experiment):
+        prompt = lab.prompts[candidate.prompt]
+        version = tracking.register_prompt(candidate.prompt, prompt.source, candidate.prompt_hash)
         rows = report.scores[report.scores["candidate_key"] == candidate.key]
         run = CandidateRun(
             experiment=report.experiment,
@@ -142,11 +160,14 @@ def log_to_mlflow(
             metrics=_metrics(report, candidate.label, rows),
             tags={
                 "dagster.run_id": dagster_run_id,
-                "llmlab.git_sha": git_sha,
+                **git,
                 "llmlab.prompt_hash": candidate.prompt_hash,
                 "llmlab.dataset": report.dataset,
                 "llmlab.baseline": str(candidate.label == report.baseline).lower(),
+                "llmlab.partition": f"{candidate.key}|{report.dataset}",
+                **({"llmlab.prompt_version": str(version)} if version else {}),
             },
+            parent_run_id=parent,
             files={
                 "generations.parquet": rows.to_parquet(index=False),
                 "report.md": markdown,

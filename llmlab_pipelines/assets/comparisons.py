@@ -9,6 +9,7 @@ from ..partitions import by_dataset, dataset_partitions
 from ..report import MissingScoresError, experiment_scores, markdown_table, tables_by_candidate
 from ..resources import LabResource
 from ..stats import StatsError, compare
+from ._automation import ANALYSIS_CONDITION
 
 COLUMNS = [
     "experiment",
@@ -39,6 +40,7 @@ COLUMNS = [
     group_name="analysis",
     kinds={"scipy", "parquet"},
     io_manager_key="parquet_io_manager",
+    automation_condition=ANALYSIS_CONDITION,
 )
 def comparisons(
     context: dg.AssetExecutionContext, scores: dict[str, pd.DataFrame], lab: LabResource

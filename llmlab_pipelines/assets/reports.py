@@ -9,12 +9,17 @@ import pandas as pd
 
 from ..partitions import by_dataset, dataset_partitions
 from ..report import (
+    GATE_COLUMNS,
     MissingScoresError,
     build_leaderboard,
     experiment_scores,
+    gate_summary,
+    gate_table,
+    markdown_table,
     tables_by_candidate,
 )
 from ..resources import ArtifactStore, LabResource, MLflowTracking
+from ._automation import ANALYSIS_CONDITION
 from ._report import ExperimentReport, log_to_mlflow
 
 
@@ -29,6 +34,16 @@ from ._report import ExperimentReport, log_to_mlflow
     group_name="analysis",
     kinds={"mlflow", "parquet"},
     io_manager_key="parquet_io_manager",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "regression_gate",
+            asset="leaderboard",
+            blocking=True,
+            description="Each gated candidate must be non-inferior to its experiment's baseline "
+            "within the experiment's `gate.margin`; on failure `promoted` does not update.",
+        )
+    ],
+    automation_condition=ANALYSIS_CONDITION,
 )
 def leaderboard(
     context: dg.AssetExecutionContext,
@@ -42,7 +57,7 @@ def leaderboard(
     the_lab = lab.load()
     dataset = context.partition_key
     tables = tables_by_candidate(scores, set(the_lab.all_candidates()))
-    boards, metadata = [], {}
+    boards, metadata, gates = [], {}, []
     for name in the_lab.experiments_for(dataset):
         config, baseline = the_lab.experiment(name), the_lab.baseline(name).label
         try:
@@ -63,9 +78,36 @@ def leaderboard(
         artifacts.write(report.plot(), "reports", name, "leaderboard.png")
         artifacts.write(report.forest(), "reports", name, "forest.png")
         runs = log_to_mlflow(tracking, the_lab, report, context.run.run_id)
+        gate = gate_table(the_lab, name, long)
+        if gate is not None:
+            gates.append(gate.assign(experiment=name))
         boards.append(board.assign(experiment=name, metric=config.metric))
         metadata[f"{name}"] = dg.MetadataValue.md(report.markdown(inline_plot=True))
         metadata[f"{name}_report"] = dg.MetadataValue.path(str(path))
         metadata[f"{name}_mlflow_runs"] = len(runs)
     frame = pd.concat(boards, ignore_index=True) if boards else pd.DataFrame()
     yield dg.Output(frame, metadata={"dagster/row_count": len(frame), **metadata})
+    yield gate_result(gates)
+
+
+def gate_result(gates: list[pd.DataFrame]) -> dg.AssetCheckResult:
+    """The regression gate over every gated experiment on this dataset."""
+    if not gates:
+        return dg.AssetCheckResult(
+            check_name="regression_gate",
+            passed=True,
+            description="no experiment on this dataset has a gate",
+            metadata={"gated": 0},
+        )
+    table = pd.concat(gates, ignore_index=True)
+    failed = table[~table["passed"]]
+    return dg.AssetCheckResult(
+        check_name="regression_gate",
+        passed=failed.empty,
+        description=gate_summary(table),
+        metadata={
+            "gated": len(table),
+            "failed": len(failed),
+            "table": dg.MetadataValue.md(markdown_table(table[["experiment", *GATE_COLUMNS]])),
+        },
+    )

@@ -19,10 +19,18 @@ generations_job = dg.define_asset_job(
 
 analysis_job = dg.define_asset_job(
     "analysis_job",
-    selection=dg.AssetSelection.assets("comparisons", "leaderboard"),
-    description="Compare every candidate with its baseline and publish the leaderboard.",
+    selection=dg.AssetSelection.assets("comparisons", "leaderboard", "promoted"),
+    description="Compare every candidate with its baseline, publish the leaderboard, and promote "
+    "the best candidate when the regression gate passes.",
 )
 
-ALL_JOBS = [eval_datasets_job, generations_job, analysis_job]
+nightly_job = dg.define_asset_job(
+    "nightly_job",
+    selection=dg.AssetSelection.assets("nightly_scores"),
+    description="The nightly benchmark: `nightly: true` experiments, fresh samples, one day.",
+    tags={"llmlab/kind": "nightly"},
+)
 
-__all__ = ["ALL_JOBS", "analysis_job", "eval_datasets_job", "generations_job"]
+ALL_JOBS = [eval_datasets_job, generations_job, analysis_job, nightly_job]
+
+__all__ = ["ALL_JOBS", "analysis_job", "eval_datasets_job", "generations_job", "nightly_job"]

@@ -392,6 +392,8 @@ def _check_experiment(
         return False
     if config.baseline is not None:
         _check_baseline(lab, name, config.baseline, add)
+    if config.gate is not None:
+        _check_gate(lab, name, config, add)
     if check_datasets and config.dataset in lab.datasets:
         _check_fields(lab, config, add, issues)
     return len(issues.issues) == before
@@ -416,6 +418,17 @@ def _check_baseline(lab: Lab, name: str, spec: str, add: Any) -> None:
             f"baseline {spec!r} matches {len(found)} candidates "
             f"({', '.join(c.label for c in found)}); name one",
         )
+
+
+def _check_gate(lab: Lab, name: str, config: ExperimentConfig, add: Any) -> None:
+    gate = config.gate
+    assert gate is not None
+    if gate.metric is not None and gate.metric not in config.metrics:
+        add(("gate", "metric"), f"{gate.metric!r} is not one of metrics {config.metrics}")
+    labels = [c.label for c in lab.candidates(name)]
+    for index, label in enumerate(gate.candidates):
+        if label not in labels and not match_baseline(label, lab.candidates(name)):
+            add(("gate", "candidates", index), unknown("candidate", label, labels))
 
 
 def _check_fields(lab: Lab, config: ExperimentConfig, add: Any, issues: IssueCollector) -> None:

@@ -81,6 +81,19 @@ class ModelConfig(GenerationParams):
         return GenerationParams(**{k: getattr(self, k) for k in PARAM_NAMES})
 
 
+class GateConfig(BaseModel):
+    """``gate:`` in an experiment: candidates must be non-inferior to the baseline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    margin: float = Field(gt=0, description="The largest acceptable loss, in metric units")
+    metric: str | None = Field(default=None, description="Default: the primary metric")
+    candidates: list[str] = Field(
+        default_factory=list, description="Labels to gate (default: every non-baseline one)"
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="One-sided level")
+
+
 class ExperimentConfig(BaseModel):
     """One ``experiments/<name>.yaml``."""
 
@@ -99,6 +112,8 @@ class ExperimentConfig(BaseModel):
     limit: int | None = Field(default=None, gt=0)
     alpha: float = Field(default=0.05, gt=0, lt=1)
     tags: dict[str, str] = Field(default_factory=dict)
+    gate: GateConfig | None = None
+    nightly: bool = Field(default=False, description="Part of the nightly benchmark")
 
     @field_validator("params_grid")
     @classmethod

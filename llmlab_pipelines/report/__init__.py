@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._collect import MissingScoresError, experiment_scores, tables_by_candidate
+from ._gate import GATE_COLUMNS, gate_summary, gate_table
 from ._leaderboard import (
     build_leaderboard,
     candidate_summary,
@@ -21,12 +22,15 @@ from ._render import (
 )
 
 __all__ = [
+    "GATE_COLUMNS",
     "MissingScoresError",
     "build_leaderboard",
     "candidate_summary",
     "detectable_effect",
     "experiment_scores",
     "fmt",
+    "gate_summary",
+    "gate_table",
     "image_markdown",
     "item_means",
     "items_needed",

@@ -1,9 +1,11 @@
-"""Sensors."""
+"""Sensors: partitions follow the lab, commits trigger runs, failures are summed up."""
 
 from __future__ import annotations
 
+from .git_commits import lab_git_sensor
 from .lab_partitions import lab_partitions_sensor
+from .run_failures import run_failure_summary
 
-ALL_SENSORS = [lab_partitions_sensor]
+ALL_SENSORS = [lab_partitions_sensor, lab_git_sensor, run_failure_summary]
 
-__all__ = ["ALL_SENSORS", "lab_partitions_sensor"]
+__all__ = ["ALL_SENSORS", "lab_git_sensor", "lab_partitions_sensor", "run_failure_summary"]

@@ -1,0 +1,197 @@
+"""nightly_scores: the benchmark experiments re-run every night into a daily history."""
+
+# No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
+
+import os
+from collections.abc import Iterator
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from ..engine import build_requests
+from ..lab import LabError
+from ..metrics import MetricError, score_frame
+from ..report import markdown_table
+from ..resources import LabResource, LLMResource
+from ..stats import StatsError
+from ..stats._compare import adjust
+from ..stats._paired import compare_pair
+from ._progress import ProgressLogger
+
+TRAILING_NIGHTS = 7
+
+
+def nightly_timezone() -> str:
+    """``LLMLAB_TIMEZONE`` (default UTC): the nightly partitions' and schedule's time zone."""
+    return os.environ.get("LLMLAB_TIMEZONE", "UTC")
+
+
+nightly_partitions = dg.DailyPartitionsDefinition(
+    start_date="2026-01-01", timezone=nightly_timezone()
+)
+
+
+@dg.asset(
+    partitions_def=nightly_partitions,
+    ins={
+        "history": dg.AssetIn(
+            "nightly_scores",
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-TRAILING_NIGHTS, end_offset=-1
+            ),
+            metadata={"allow_missing_partitions": True},
+        )
+    },
+    group_name="nightly",
+    kinds={"litellm", "parquet"},
+    io_manager_key="parquet_io_manager",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "score_drift",
+            asset="nightly_scores",
+            description=f"Warns when tonight's score differs significantly (paired on items, "
+            f"Holm-corrected over candidates) from the trailing {TRAILING_NIGHTS} nights.",
+        )
+    ],
+)
+def nightly_scores(
+    context: dg.AssetExecutionContext,
+    history: dict[str, pd.DataFrame],
+    lab: LabResource,
+    llm: LLMResource,
+) -> Iterator[object]:
+    """Every candidate of every ``nightly: true`` experiment, generated afresh and scored."""
+    the_lab = lab.load()
+    names = [n for n, e in the_lab.experiments.items() if e.nightly]
+    if not names:
+        raise dg.Failure(
+            description="no experiment has `nightly: true`; add it to the benchmark experiments"
+        )
+    frames = []
+    for name in names:
+        config = the_lab.experiment(name)
+        records = the_lab.datasets[config.dataset].records
+        for cand in the_lab.candidates(name):
+            plan = the_lab.plan(cand.key, config.dataset)
+            try:
+                requests = build_requests(the_lab, plan, records, limit=lab.limit)
+            except LabError as exc:
+                raise dg.Failure(description=str(exc)) from None
+            engine = llm.engine(on_progress=ProgressLogger(context.log, cand.label, bar=False))
+            results = engine.run(requests)
+            generated = pd.DataFrame([r.row() for r in results])
+            try:
+                scored = score_frame(generated, records, [config.metric])
+            except MetricError as exc:
+                raise dg.Failure(description=str(exc)) from None
+            frames.append(
+                scored.assign(
+                    night=context.partition_key,
+                    experiment=name,
+                    candidate=cand.label,
+                    candidate_key=cand.key,
+                    metric=config.metric,
+                    score=scored[config.metric].astype(float),
+                )[NIGHTLY_COLUMNS]
+            )
+    tonight = pd.concat(frames, ignore_index=True)
+    past = pd.concat(history.values(), ignore_index=True) if history else tonight.iloc[0:0]
+    drift = drift_table(tonight, past)
+    means = tonight.groupby(["experiment", "candidate"], sort=False)["score"].mean()
+    yield dg.Output(
+        tonight,
+        metadata={
+            "dagster/row_count": len(tonight),
+            "cache": llm.cache,
+            "cost_usd": float(tonight["cost_usd"].sum()),
+            "history": dg.MetadataValue.md(history_markdown(pd.concat([past, tonight]))),
+            # one number per candidate: the UI plots each across partitions, night by night
+            **{f"mean/{e}/{c}": float(v) for (e, c), v in means.items()},
+        },
+    )
+    flagged = drift[drift["drift"]] if len(drift) else drift
+    yield dg.AssetCheckResult(
+        check_name="score_drift",
+        passed=flagged.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            "no earlier nights to compare with"
+            if past.empty
+            else "no drift"
+            if flagged.empty
+            else "; ".join(
+                f"{r.experiment}/{r.candidate}: {r.trailing:.3f} -> {r.tonight:.3f} "
+                f"(p_adj {r.p_adjusted:.3g})"
+                for r in flagged.itertuples()
+            )
+        ),
+        metadata={"table": dg.MetadataValue.md(markdown_table(drift)) if len(drift) else ""},
+    )
+
+
+NIGHTLY_COLUMNS = [
+    "night",
+    "experiment",
+    "candidate",
+    "candidate_key",
+    "item_id",
+    "repeat",
+    "metric",
+    "score",
+    "output",
+    "error",
+    "cached",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s",
+]
+
+
+def drift_table(tonight: pd.DataFrame, past: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Tonight vs the trailing nights, per experiment x candidate, paired on items."""
+    rows = []
+    for (exp, cand), group in tonight.groupby(["experiment", "candidate"], sort=False):
+        before = past[(past["experiment"] == exp) & (past["candidate"] == cand)]
+        if before.empty:
+            continue
+        now = group.groupby("item_id")["score"].mean()
+        then = before.groupby("item_id")["score"].mean()
+        common = now.index.intersection(then.index)
+        row = {
+            "experiment": exp,
+            "candidate": cand,
+            "nights": before["night"].nunique(),
+            "n": len(common),
+            "trailing": float(then.loc[common].mean()) if len(common) else float("nan"),
+            "tonight": float(now.loc[common].mean()) if len(common) else float("nan"),
+        }
+        try:
+            result = compare_pair(
+                then.loc[common].to_numpy(float),
+                now.loc[common].to_numpy(float),
+                test="ttest",
+                alpha=alpha,
+                n_boot=2000,
+                seed=0,
+            )
+            row["p_value"] = result.p_value
+        except StatsError:
+            row["p_value"] = 1.0
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["p_adjusted"] = adjust(table["p_value"].to_numpy(float), "holm")
+    table["drift"] = table["p_adjusted"] < alpha
+    return table
+
+
+def history_markdown(frame: pd.DataFrame) -> str:
+    """Nights as rows, candidates as columns: the mean score."""
+    table = frame.pivot_table(
+        index="night", columns=["experiment", "candidate"], values="score", aggfunc="mean"
+    )
+    table.columns = [f"{e}/{c}" for e, c in table.columns]
+    return markdown_table(table.reset_index().replace({np.nan: None}))

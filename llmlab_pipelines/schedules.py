@@ -1,0 +1,45 @@
+"""The nightly benchmark schedule."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from .assets.nightly import nightly_timezone
+from .jobs import nightly_job
+
+#: Fresh samples: the response cache is bypassed for generations (answers are still stored).
+REFRESH = {"resources": {"llm": {"config": {"cache": "refresh"}}}}
+
+
+def nightly_cron() -> str:
+    """``LLMLAB_NIGHTLY_CRON`` (default ``0 2 * * *``: 02:00 every night)."""
+    return os.environ.get("LLMLAB_NIGHTLY_CRON", "0 2 * * *")
+
+
+def build_nightly_schedule() -> dg.ScheduleDefinition:
+    """The schedule, with cron and time zone read from the environment."""
+
+    @dg.schedule(
+        job=nightly_job,
+        cron_schedule=nightly_cron(),
+        execution_timezone=nightly_timezone(),
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Re-runs the `nightly: true` experiments with the cache bypassed into the "
+        "day's partition of nightly_scores (the day just ended).",
+    )
+    def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        # the day that ended last in the schedule's zone (a daily partition exists once it ends)
+        local = context.scheduled_execution_time.astimezone(ZoneInfo(nightly_timezone()))
+        key = (local - timedelta(days=1)).strftime("%Y-%m-%d")
+        return dg.RunRequest(
+            run_key=f"nightly:{key}",
+            partition_key=key,
+            run_config=REFRESH,
+            tags={"llmlab/trigger": "nightly", "llmlab/cache": "refresh"},
+        )
+
+    return nightly_schedule

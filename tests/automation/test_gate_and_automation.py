@@ -1,0 +1,104 @@
+"""The regression gate (check and `llmlab gate`) and declarative automation, on the simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from conftest import Repo, write_gated_lab
+from mlflow.tracking import MlflowClient
+
+from llmlab_pipelines.assets import ALL_ASSETS
+from llmlab_pipelines.cli import main
+from llmlab_pipelines.definitions import build_resources, defs
+from llmlab_pipelines.lab import load_lab
+from llmlab_pipelines.partitions import generation_key
+from llmlab_pipelines.resources import LabResource
+from llmlab_pipelines.runner import RunFailed, run_lab
+from llmlab_pipelines.settings import get_settings
+from llmlab_pipelines.testing import Simulator
+
+pytestmark = pytest.mark.integration
+
+
+def promoted_runs(instance: dg.DagsterInstance) -> list[str]:
+    records = instance.fetch_materializations(dg.AssetKey("promoted"), limit=100).records
+    return [r.run_id for r in records]
+
+
+def test_a_worse_prompt_fails_the_gate_and_a_better_one_passes(
+    tmp_path: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_gated_lab(tmp_path / "lab", simulator, ["better"])
+    repo = Repo(root)
+    repo.git("init", "-q")
+    sha = repo.commit("baseline and a better prompt")
+    with dg.instance_for_test() as instance:
+        good = run_lab(load_lab(root), instance=instance, echo=lambda _: None)
+        runs = MlflowClient(get_settings().mlflow_uri).search_runs(
+            [MlflowClient(get_settings().mlflow_uri).get_experiment_by_name("arith").experiment_id]
+        )
+        assert runs and all(r.data.tags["llmlab.git_sha"] == sha for r in runs)
+        assert {r.data.tags["llmlab.git_message"] for r in runs} == {"baseline and a better prompt"}
+        [gate] = good.check("regression_gate")
+        assert gate.passed and "better@sim passes" in (gate.description or "")
+        assert len(promoted_runs(instance)) == 1
+
+        write_gated_lab(root, simulator, ["better", "worse"])
+        with pytest.raises(RunFailed) as info:
+            run_lab(load_lab(root), instance=instance, echo=lambda _: None)
+        [gate] = info.value.summary.check("regression_gate")  # type: ignore[union-attr]
+        assert not gate.passed
+        assert "worse@sim FAILS" in (gate.description or "")
+        assert "better@sim passes" in (gate.description or "")
+        assert len(promoted_runs(instance)) == 1  # the blocking check kept `promoted` as it was
+
+    assert main(["gate", "--lab", str(root), "--experiment", "arith"]) == 1
+    out = capsys.readouterr().out
+    assert "worse@sim" in out and "| candidate" in out and "FAILED" in out
+
+    write_gated_lab(root, simulator, ["better"])
+    calls = simulator.total_requests
+    assert main(["gate", "--lab", str(root), "--experiment", "arith"]) == 0
+    assert "regression gate passed" in capsys.readouterr().out
+    assert simulator.total_requests == calls  # every answer came from the response cache
+
+
+def test_the_analysis_follows_new_generations_by_automation(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    root = write_gated_lab(tmp_path / "lab", simulator, ["better"])
+    lab = load_lab(root)
+    analysis = dg.AssetSelection.assets("comparisons", "leaderboard", "promoted")
+    with dg.instance_for_test() as instance:
+        run_lab(lab, instance=instance, echo=lambda _: None)
+        first = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=analysis
+        )
+        assert first.total_requested == 0  # everything is up to date
+
+        better = next(c for c in lab.candidates("arith") if c.prompt == "better")
+        dg.materialize(
+            ALL_ASSETS,
+            selection=["generations", "scores"],
+            partition_key=generation_key(better.key, "arithmetic"),
+            instance=instance,
+            resources={**build_resources(), "lab": LabResource(path=str(root))},
+        )
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=analysis, cursor=first.cursor
+        )
+        requested = {
+            key.to_user_string(): second.get_requested_partitions(key)
+            for key in (
+                dg.AssetKey("comparisons"),
+                dg.AssetKey("leaderboard"),
+                dg.AssetKey("promoted"),
+            )
+        }
+        assert requested == {
+            "comparisons": {"arithmetic"},
+            "leaderboard": {"arithmetic"},
+            "promoted": {"arithmetic"},
+        }
