@@ -27,6 +27,7 @@ class CandidateRun:
     metrics: dict[str, float]
     tags: dict[str, str]
     files: dict[str, bytes | str] = field(default_factory=dict)
+    parent_run_id: str | None = None
 
 
 class MLflowTracking(dg.ConfigurableResource):
@@ -67,11 +68,60 @@ class MLflowTracking(dg.ConfigurableResource):
             for k, v in sorted(run.metrics.items())
             if v is not None and v == v
         ]
-        tags = [RunTag(k, redact(str(v))[:5000]) for k, v in sorted(run.tags.items())]
+        all_tags = dict(run.tags)
+        if run.parent_run_id:
+            all_tags["mlflow.parentRunId"] = run.parent_run_id
+        tags = [RunTag(k, redact(str(v))[:5000]) for k, v in sorted(all_tags.items())]
         client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
         self._log_files(client, run_id, run.files)
         client.set_terminated(run_id, "FINISHED")
         return str(run_id)
+
+    def parent_run(
+        self, experiment: str, dagster_run_id: str, dataset: str, tags: dict[str, str]
+    ) -> str | None:
+        """The parent run of one Dagster run's leaderboard (children: its candidate runs)."""
+        if not self.enabled:
+            return None
+        client = self._client()
+        experiment_id = self.experiment_id(client, experiment)
+        key = f"dagster:{dagster_run_id}|{dataset}"
+        found = client.search_runs(
+            [experiment_id], filter_string=f"tags.`{PARTITION_TAG}` = '{key}'", max_results=1
+        )
+        if found:
+            return str(found[0].info.run_id)
+        created = client.create_run(
+            experiment_id,
+            run_name=f"dagster run {dagster_run_id[:8]} on {dataset}",
+            tags={PARTITION_TAG: key, **{k: redact(v) for k, v in tags.items()}},
+        )
+        client.set_terminated(created.info.run_id, "FINISHED")
+        return str(created.info.run_id)
+
+    def register_prompt(self, name: str, template: str, prompt_hash: str) -> int | None:
+        """Register a prompt version in MLflow's prompt registry once per content hash."""
+        if not self.enabled:
+            return None
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri or get_settings().mlflow_uri)
+        try:
+            found = mlflow.genai.search_prompts(filter_string=f"name = '{name}'")
+            if found:
+                for version in range(_latest_version(mlflow, name), 0, -1):
+                    prompt = mlflow.genai.load_prompt(f"prompts:/{name}/{version}")
+                    if prompt.tags.get("llmlab.prompt_hash") == prompt_hash:
+                        return int(prompt.version)
+            created = mlflow.genai.register_prompt(
+                name=name,
+                template=template,
+                commit_message=f"llmlab prompt {prompt_hash[:8]}",
+                tags={"llmlab.prompt_hash": prompt_hash},
+            )
+            return int(created.version)
+        except Exception:  # a store without a prompt registry: the runs carry the hash anyway
+            return None
 
     @staticmethod
     def _find_or_create(client: Any, experiment_id: str, run: CandidateRun) -> str:
@@ -97,3 +147,8 @@ class MLflowTracking(dg.ConfigurableResource):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data.encode() if isinstance(data, str) else data)
             client.log_artifacts(run_id, tmp)
+
+
+def _latest_version(mlflow: Any, name: str) -> int:
+    prompt = mlflow.genai.load_prompt(f"prompts:/{name}@latest")
+    return int(prompt.version)
