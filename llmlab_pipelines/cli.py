@@ -44,7 +44,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(
         f"{lab.root}: ok — {len(lab.models)} models, {len(lab.prompts)} prompts, "
         f"{len(lab.datasets)} datasets, {len(lab.experiments)} experiments, "
-        f"{n_candidates} candidates"
+        f"{n_candidates} candidates" + (f", {len(lab.judges)} judges" if lab.judges else "")
     )
     return 0
 

@@ -157,7 +157,7 @@ def run_lab(
         step(["eval_datasets"], dataset, f"dataset {dataset}")
     for plan in plans:
         step(
-            ["generations", "scores"],
+            ["generations", "judge_scores", "scores"],
             generation_key(plan.candidate.key, plan.dataset),
             f"{plan.candidate.label} on {plan.dataset}",
             run_tags(lab, plan.candidate.model),
@@ -165,7 +165,9 @@ def run_lab(
     store = res["artifacts"]
     for dataset in datasets:
         result = step(
-            ["comparisons", "leaderboard", "promoted"], dataset, f"leaderboard for {dataset}"
+            ["comparisons", "leaderboard", "promoted", "judge_agreement", "pairwise"],
+            dataset,
+            f"leaderboard for {dataset}",
         )
         board = result.output_for_node("leaderboard")
         for name in board["experiment"].unique() if len(board) else []:

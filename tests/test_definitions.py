@@ -25,6 +25,9 @@ def test_definitions_resolve() -> None:
         "leaderboard",
         "promoted",
         "nightly_scores",
+        "judge_scores",
+        "judge_agreement",
+        "pairwise",
     }
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"eval_datasets_job", "generations_job", "analysis_job", "nightly_job"} <= jobs
@@ -35,6 +38,7 @@ def test_definitions_resolve() -> None:
     for key in ("comparisons", "leaderboard", "promoted"):
         assert graph.get(dg.AssetKey(key)).automation_condition is not None
     upstream = graph.get(dg.AssetKey("generations")).parent_keys
+    assert graph.get(dg.AssetKey("scores")).parent_keys >= {dg.AssetKey("judge_scores")}
     assert upstream == {dg.AssetKey("eval_datasets")}
 
 

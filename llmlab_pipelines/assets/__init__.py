@@ -5,6 +5,7 @@ from __future__ import annotations
 from .comparisons import comparisons
 from .datasets import eval_datasets
 from .generations import generations
+from .judges import judge_agreement, judge_scores, pairwise
 from .nightly import nightly_scores
 from .promoted import promoted
 from .reports import leaderboard
@@ -20,13 +21,29 @@ ALL_ASSETS = [
     nightly_scores,
 ]
 
+ALL_ASSETS = [
+    eval_datasets,
+    generations,
+    judge_scores,
+    scores,
+    comparisons,
+    leaderboard,
+    promoted,
+    judge_agreement,
+    pairwise,
+    nightly_scores,
+]
+
 __all__ = [
     "ALL_ASSETS",
     "comparisons",
     "eval_datasets",
     "generations",
+    "judge_agreement",
+    "judge_scores",
     "leaderboard",
     "nightly_scores",
+    "pairwise",
     "promoted",
     "scores",
 ]

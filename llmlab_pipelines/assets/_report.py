@@ -9,7 +9,6 @@ import pandas as pd
 
 from ..gitwatch import commit_of
 from ..lab import ExperimentConfig, Lab
-from ..metrics import METRICS
 from ..report import (
     detectable_effect,
     fmt,
@@ -35,11 +34,7 @@ class ExperimentReport:
     board: pd.DataFrame
     scores: pd.DataFrame
     comparisons: pd.DataFrame
-
-    @cached_property
-    def binary(self) -> bool:
-        """Whether the ranked metric is 0/1."""
-        return METRICS[self.config.metric].binary
+    binary: bool = True  # whether the ranked metric is 0/1
 
     @cached_property
     def sd(self) -> float:

@@ -71,7 +71,10 @@ def leaderboard(
         board = build_leaderboard(
             long, rows, metric=config.metric, baseline=baseline, alpha=config.alpha
         )
-        report = ExperimentReport(name, dataset, config, baseline, board, long, comparisons)
+        binary = the_lab.experiment_metrics(name).get(config.metric, False)
+        report = ExperimentReport(
+            name, dataset, config, baseline, board, long, comparisons, binary=binary
+        )
         path = artifacts.write(
             report.markdown(with_plot_file="leaderboard.png"), "reports", name, "report.md"
         )

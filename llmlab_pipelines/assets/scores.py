@@ -5,6 +5,7 @@
 import dagster as dg
 import pandas as pd
 
+from ..judges import judge_metric_columns
 from ..lab._quality import frame_records
 from ..metrics import MetricError, score_frame
 from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
@@ -21,17 +22,31 @@ from ..resources import LabResource
 def scores(
     context: dg.AssetExecutionContext,
     generations: pd.DataFrame,
+    judge_scores: pd.DataFrame,
     eval_datasets: pd.DataFrame,
     lab: LabResource,
 ) -> dg.Output[pd.DataFrame]:
-    """Each generation scored by every metric the experiments using it ask for."""
+    """Each generation scored by every metric the experiments using it ask for: deterministic
+    metrics, and the judges' scores (one column per judge x dimension, panels' consensus)."""
     keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
     the_lab = lab.load()
     names = the_lab.metrics_for(keys[CANDIDATE], keys[DATASET])
+    judged = the_lab.judge_names_for(keys[CANDIDATE], keys[DATASET])
+    judge_cols = {c for j in judged for c in the_lab.judge_columns(j).values()}
     try:
-        frame = score_frame(generations, frame_records(eval_datasets), names)
+        frame = score_frame(
+            generations,
+            frame_records(eval_datasets),
+            [n for n in names if n not in judge_cols],
+            the_lab.metrics,
+        )
     except MetricError as exc:
         raise dg.Failure(description=str(exc)) from None
+    if judged:
+        wide = judge_metric_columns(the_lab, judged, judge_scores)
+        frame = frame.merge(wide, on=["item_id", "repeat"], how="left")
+        frame[sorted(judge_cols)] = frame[sorted(judge_cols)].fillna(0.0)
+        names = list(dict.fromkeys([*names, *sorted(judge_cols)]))
     return dg.Output(
         frame,
         metadata={

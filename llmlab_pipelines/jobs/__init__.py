@@ -12,14 +12,16 @@ eval_datasets_job = dg.define_asset_job(
 
 generations_job = dg.define_asset_job(
     "generations_job",
-    selection=dg.AssetSelection.assets("generations", "scores"),
-    description="Generate and score one candidate on one dataset.",
+    selection=dg.AssetSelection.assets("generations", "judge_scores", "scores"),
+    description="Generate, judge and score one candidate on one dataset.",
     tags={"llmlab/kind": "generation"},
 )
 
 analysis_job = dg.define_asset_job(
     "analysis_job",
-    selection=dg.AssetSelection.assets("comparisons", "leaderboard", "promoted"),
+    selection=dg.AssetSelection.assets(
+        "comparisons", "leaderboard", "promoted", "judge_agreement", "pairwise"
+    ),
     description="Compare every candidate with its baseline, publish the leaderboard, and promote "
     "the best candidate when the regression gate passes.",
 )

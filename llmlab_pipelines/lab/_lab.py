@@ -12,11 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..metrics import METRICS
+from ..metrics import METRICS, Metric, load_user_metrics
 from ..secrets import redact
 from ._candidates import Candidate, expand_candidates, match_baseline
 from ._datasets import DATASET_SUFFIXES, Dataset
 from ._errors import IssueCollector, LabError
+from ._judges import JudgeConfig
 from ._schema import ExperimentConfig, GenerationParams, ModelConfig, check_name
 from ._templates import Prompt, load_prompt, make_environment
 from ._yaml import KeyPath, dotted, line_of, load_yaml
@@ -41,7 +42,66 @@ class Lab:
     prompts: dict[str, Prompt]
     datasets: dict[str, Dataset]
     experiments: dict[str, ExperimentConfig]
+    judges: dict[str, JudgeConfig] = field(default_factory=dict)
+    judge_templates: dict[str, Prompt] = field(default_factory=dict)
+    user_metrics: dict[str, Metric] = field(default_factory=dict)
     _candidates: dict[str, list[Candidate]] = field(default_factory=dict, repr=False)
+
+    @property
+    def metrics(self) -> dict[str, Metric]:
+        """Built-in metrics and the lab's own (``metrics/*.py``)."""
+        return {**METRICS, **self.user_metrics}
+
+    def judge_columns(self, name: str) -> dict[str, str]:
+        """``dimension -> metric column`` a judge (or panel) adds to the scores."""
+        judge = self.judges[name]
+        if judge.kind == "panel":
+            first = self.judges.get(judge.members[0])
+            dims = first.dimensions if first else []
+            return {d: name if len(dims) == 1 else f"{name}.{d}" for d in dims}
+        return judge.columns(name)
+
+    def experiment_metrics(self, experiment: str) -> dict[str, bool]:
+        """Every metric name an experiment may rank by, with whether it is binary (0/1)."""
+        config = self.experiment(experiment)
+        out = {name: m.binary for name, m in self.metrics.items()}
+        for judge in config.judges:
+            if judge in self.judges:
+                binary = self._judge_binary(judge)
+                out.update(dict.fromkeys(self.judge_columns(judge).values(), binary))
+        return out
+
+    def _judge_binary(self, name: str) -> bool:
+        judge = self.judges[name]
+        if judge.kind == "panel":
+            return judge.consensus == "majority" and all(
+                self.judges[m].binary for m in judge.members if m in self.judges
+            )
+        return judge.binary and judge.repeats == 1
+
+    def judge_names_for(self, candidate_key: str, dataset: str) -> list[str]:
+        """Rubric judges and panels whose scores this candidate gets on this dataset."""
+        names: dict[str, None] = {}
+        for experiment in self.experiments_for(dataset):
+            if any(c.key == candidate_key for c in self.candidates(experiment)):
+                for name in self.experiments[experiment].judges:
+                    if self.judges[name].kind != "pairwise":
+                        names[name] = None
+        return list(names)
+
+    def rubric_judges_for(self, candidate_key: str, dataset: str) -> list[str]:
+        """Rubric judges (panel members included) that score this candidate on this dataset."""
+        names: dict[str, None] = {}
+        for experiment in self.experiments_for(dataset):
+            if not any(c.key == candidate_key for c in self.candidates(experiment)):
+                continue
+            for name in self.experiments[experiment].judges:
+                judge = self.judges[name]
+                if judge.kind == "rubric":
+                    names[name] = None
+                elif judge.kind == "panel":
+                    names.update(dict.fromkeys(judge.members))
+        return list(names)
 
     def candidates(self, experiment: str) -> list[Candidate]:
         """The candidates of one experiment."""
@@ -156,7 +216,9 @@ def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
     sources: dict[str, _Source] = {}
     invalid: dict[str, _Raw] = {}
     experiments = _load_experiments(root / "experiments", disp, issues, sources, invalid)
-    lab = Lab(root, models, prompts, datasets, experiments)
+    judges, judge_templates = _load_judges(root / "judges", disp, issues, set(models), declared)
+    user_metrics = _load_user_metrics(root / "metrics", disp, issues)
+    lab = Lab(root, models, prompts, datasets, experiments, judges, judge_templates, user_metrics)
     for raw, file, lines in invalid.values():
         _check_raw_references(lab, raw, file, lines, issues, declared)
     if check_datasets:
@@ -264,6 +326,93 @@ def _load_prompts(folder: Path, disp: _Display, issues: IssueCollector) -> dict[
     return prompts
 
 
+def _load_judges(
+    folder: Path, disp: _Display, issues: IssueCollector, models: set[str], declared: set[str]
+) -> tuple[dict[str, JudgeConfig], dict[str, Prompt]]:
+    """``judges/*.yaml`` (the folder is optional), with their templates and references checked."""
+    if not folder.is_dir():
+        return {}, {}
+    env = make_environment(folder)
+    judges: dict[str, JudgeConfig] = {}
+    templates: dict[str, Prompt] = {}
+    lines_of: dict[str, tuple[str, dict[KeyPath, int]]] = {}
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        file = disp(path)
+        try:
+            check_name(path.stem, "judge")
+            data, lines = load_yaml(path, file)
+        except LabError as exc:
+            issues.extend(exc)
+            continue
+        except ValueError as exc:
+            issues.add(file, str(exc))
+            continue
+        config = _validate(JudgeConfig, data, file, lines, (), issues)
+        if config is None:
+            continue
+        lines_of[path.stem] = (file, lines)
+        ok = True
+        if config.model and config.model not in models:
+            why = (
+                f"model {config.model!r} is declared but invalid (see models.yaml)"
+                if config.model in declared
+                else unknown("model", config.model, models)
+            )
+            issues.add(file, why, line=line_of(lines, ("model",)))
+            ok = False
+        if config.template:
+            target = folder / config.template
+            if not target.is_file():
+                issues.add(
+                    file,
+                    f"template {config.template!r} not found in {disp(folder)}",
+                    line=line_of(lines, ("template",)),
+                )
+                ok = False
+            else:
+                try:
+                    templates[path.stem] = load_prompt(env, target, disp(target))
+                except LabError as exc:
+                    issues.extend(exc)
+                    ok = False
+        if ok:
+            judges[path.stem] = config
+    for name, config in list(judges.items()):
+        if config.kind != "panel":
+            continue
+        file, lines = lines_of[name]
+        dims = None
+        for index, member in enumerate(config.members):
+            where = line_of(lines, ("members", index))
+            other = judges.get(member)
+            if other is None:
+                issues.add(file, unknown("judge", member, judges), line=where)
+            elif other.kind != "rubric":
+                issues.add(
+                    file, f"member {member!r} is a {other.kind} judge, not a rubric", line=where
+                )
+            elif dims is not None and other.dimensions != dims:
+                issues.add(
+                    file,
+                    f"member {member!r} scores {other.dimensions}, the others {dims}: "
+                    "a panel's members must score the same dimensions",
+                    line=where,
+                )
+            else:
+                dims = other.dimensions
+    return judges, templates
+
+
+def _load_user_metrics(folder: Path, disp: _Display, issues: IssueCollector) -> dict[str, Metric]:
+    if not folder.is_dir():
+        return {}
+    try:
+        return load_user_metrics(folder)
+    except LabError as exc:
+        issues.extend(exc)
+        return {}
+
+
 def _find_datasets(folder: Path, disp: _Display, issues: IssueCollector) -> dict[str, Dataset]:
     if not folder.is_dir():
         issues.add(disp(folder), "datasets/ folder not found")
@@ -337,7 +486,13 @@ def _check_raw_references(
             line=line_of(lines, ("dataset",)),
             key="dataset",
         )
-    for kind, known in (("prompts", lab.prompts), ("models", declared), ("metrics", METRICS)):
+    judge_columns = {c: None for j in lab.judges for c in lab.judge_columns(j).values()}
+    for kind, known in (
+        ("prompts", lab.prompts),
+        ("models", declared),
+        ("metrics", {**lab.metrics, **judge_columns}),
+        ("judges", lab.judges),
+    ):
         names = raw.get(kind)
         for index, item in enumerate(names if isinstance(names, list) else []):
             if isinstance(item, str) and item not in known:
@@ -372,13 +527,18 @@ def _check_experiment(
     for kind, names, known in (
         ("prompts", config.prompts, lab.prompts),
         ("models", config.models, lab.models),
-        ("metrics", config.metrics, METRICS),
+        ("judges", config.judges, lab.judges),
     ):
         for index, item in enumerate(names):
             if kind == "models" and item in declared and item not in known:
                 add((kind, index), f"model {item!r} is declared but invalid (see models.yaml)")
             elif item not in known:
                 add((kind, index), unknown(kind.rstrip("s"), item, known))
+    known_metrics = lab.experiment_metrics(name)
+    for index, metric in enumerate(config.metrics):
+        if metric not in known_metrics:
+            hint = "" if config.judges else " (a judge's score needs the judge under `judges:`)"
+            add(("metrics", index), unknown("metric", metric, known_metrics) + hint)
     if config.primary_metric and config.primary_metric not in config.metrics:
         add(
             ("primary_metric",), f"{config.primary_metric!r} is not one of metrics {config.metrics}"

@@ -112,6 +112,7 @@ class ExperimentConfig(BaseModel):
     limit: int | None = Field(default=None, gt=0)
     alpha: float = Field(default=0.05, gt=0, lt=1)
     tags: dict[str, str] = Field(default_factory=dict)
+    judges: list[str] = Field(default_factory=list, description="judges/<name>.yaml to run")
     gate: GateConfig | None = None
     nightly: bool = Field(default=False, description="Part of the nightly benchmark")
 

@@ -12,7 +12,10 @@ class MetricError(RuntimeError):
 
 
 def score_frame(
-    generations: pd.DataFrame, records: list[dict[str, Any]], metric_names: list[str]
+    generations: pd.DataFrame,
+    records: list[dict[str, Any]],
+    metric_names: list[str],
+    registry: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Add one column per metric to a generations table.
 
@@ -24,11 +27,15 @@ def score_frame(
     """
     from . import METRICS
 
+    registry = METRICS if registry is None else registry
     by_id = {r["id"]: r for r in records}
     out = generations.copy()
     out["expected"] = [_expected(by_id.get(i)) for i in out["item_id"]]
     for name in metric_names:
-        metric = METRICS[name]
+        metric = registry[name]
+        if metric.source is not None:  # read from the call's own accounting
+            out[name] = out[metric.source].astype(float)
+            continue
         values = []
         for item_id, output in zip(out["item_id"], out["output"], strict=True):
             record = by_id.get(item_id, {})

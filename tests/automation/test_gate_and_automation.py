@@ -81,7 +81,7 @@ def test_the_analysis_follows_new_generations_by_automation(
         better = next(c for c in lab.candidates("arith") if c.prompt == "better")
         dg.materialize(
             ALL_ASSETS,
-            selection=["generations", "scores"],
+            selection=["generations", "judge_scores", "scores"],
             partition_key=generation_key(better.key, "arithmetic"),
             instance=instance,
             resources={**build_resources(), "lab": LabResource(path=str(root))},

@@ -59,8 +59,9 @@ def test_sample_lab_end_to_end(sample_lab: Path, shared_models: None) -> None:
     frame = pd.read_parquet(generations[0])
     assert len(frame) == LIMIT and frame["error"].isna().all()
 
-    runs = mlflow_runs("arithmetic")
-    assert len(runs) == 2
+    everything = mlflow_runs("arithmetic")
+    runs = [r for r in everything if "mlflow.parentRunId" in r.data.tags]  # type: ignore[attr-defined]
+    assert len(runs) == 2 and len(everything) == 3  # two candidates under one parent run
     for run in runs:
         data = run.data  # type: ignore[attr-defined]
         assert {"model", "prompt", "prompt_hash", "dataset"} <= set(data.params)
@@ -75,9 +76,19 @@ def test_sample_lab_end_to_end(sample_lab: Path, shared_models: None) -> None:
     metadata = event.asset_materialization.metadata
     assert metadata["dagster/row_count"].value == LIMIT and "cost_usd" in metadata
 
-    # a second run updates the same MLflow runs instead of adding new ones
+    # a second run updates the same candidate runs (under a new parent) instead of adding more
     run_lab(lab, experiments=["arithmetic"], limit=LIMIT, echo=lines.append)
-    assert len(mlflow_runs("arithmetic")) == 2
+    again = mlflow_runs("arithmetic")
+    assert len([r for r in again if "mlflow.parentRunId" in r.data.tags]) == 2  # type: ignore[attr-defined]
+    assert len(again) == 4
+
+    # the sample lab's judge: the local model decides whether each capital answer is right
+    scored = [pd.read_parquet(p) for p in (artifacts / "scores").rglob("capitals.parquet")]
+    assert len(scored) == 2 and all(f["states_answer"].between(0, 1).all() for f in scored)
+    judged = sorted((artifacts / "judge_scores").rglob("capitals.parquet"))
+    assert len(judged) == 2
+    verdicts = pd.read_parquet(judged[0])
+    assert len(verdicts) == LIMIT and set(verdicts["raw"].dropna()) <= {0.0, 1.0}
 
 
 def test_a_template_error_fails_with_the_item_and_keeps_finished_work(

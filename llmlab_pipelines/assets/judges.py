@@ -1,0 +1,247 @@
+"""judge_scores, judge_agreement, pairwise: LLM judges on the outputs, and their reliability."""
+
+# No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from ..judges import (
+    JUDGE_COLUMNS,
+    agreement_table,
+    judge_outputs,
+    pairwise_judgements,
+    pairwise_summary,
+)
+from ..lab import LabError
+from ..lab._quality import frame_records
+from ..partitions import CANDIDATE, DATASET, by_dataset, dataset_partitions, generation_partitions
+from ..report import markdown_table, tables_by_candidate
+from ..resources import LabResource, LLMResource, MLflowTracking
+from ..resources.tracking import CandidateRun
+from ._automation import ANALYSIS_CONDITION
+from ._progress import ProgressLogger
+
+
+@dg.asset(
+    partitions_def=generation_partitions,
+    ins={"eval_datasets": dg.AssetIn(partition_mapping=by_dataset)},
+    group_name="evaluation",
+    kinds={"litellm", "parquet"},
+    io_manager_key="parquet_io_manager",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "judge_parse_failures",
+            asset="judge_scores",
+            description="Fails when a judge's unusable replies (after one retry telling it what "
+            "was wrong) exceed its `max_parse_failure_rate`; each failure is listed with its "
+            "reason.",
+        )
+    ],
+)
+def judge_scores(
+    context: dg.AssetExecutionContext,
+    generations: pd.DataFrame,
+    eval_datasets: pd.DataFrame,
+    lab: LabResource,
+    llm: LLMResource,
+) -> Iterator[object]:
+    """Every rubric judge's verdict per output and dimension: raw score, score in [0, 1], the
+    judge's reason, any failure, and the judge's tokens and cost."""
+    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    the_lab = lab.load()
+    names = the_lab.rubric_judges_for(keys[CANDIDATE], keys[DATASET])
+    try:
+        frame = judge_outputs(
+            the_lab,
+            names,
+            generations,
+            frame_records(eval_datasets),
+            lambda name: llm.engine(on_progress=ProgressLogger(context.log, f"judge {name}")),
+        )
+    except LabError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    failures = frame[frame["failure"].notna()]
+    yield dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "judges": ", ".join(names) or "none",
+            "judge_cost_usd": float(frame["cost_usd"].sum()),
+            "judge_tokens": int(frame["prompt_tokens"].sum() + frame["completion_tokens"].sum()),
+            **{
+                f"mean/{column}": float(group["score"].mean())
+                for column, group in frame.groupby("column")
+            },
+            "failures": dg.MetadataValue.md(
+                markdown_table(
+                    failures[["item_id", "judge", "dimension", "failure", "error"]].head(20)
+                )
+                if len(failures)
+                else "none"
+            ),
+        },
+    )
+    yield parse_failure_check(the_lab, names, frame)
+
+
+def parse_failure_check(lab, names: list[str], frame: pd.DataFrame) -> dg.AssetCheckResult:  # type: ignore[no-untyped-def]
+    """Per judge: the share of verdicts that could not be used, against its limit."""
+    lines, ok, rates = [], True, {}
+    for name in names:
+        own = frame[frame["judge"] == name]
+        rate = float(own["failure"].notna().mean()) if len(own) else 0.0
+        rates[name] = rate
+        limit = lab.judges[name].max_parse_failure_rate
+        if rate > limit:
+            ok = False
+            worst = own[own["failure"].notna()].iloc[0]
+            lines.append(
+                f"{name}: {rate:.1%} of verdicts unusable (limit {limit:.0%}); e.g. item "
+                f"{worst['item_id']!r}: {worst['failure']} failure: {worst['error']}"
+            )
+    return dg.AssetCheckResult(
+        check_name="judge_parse_failures",
+        passed=ok,
+        description="\n".join(lines) or ("no judges" if not names else "every verdict parsed"),
+        metadata={"failure_rates": dg.MetadataValue.json(rates)},
+    )
+
+
+@dg.asset(
+    partitions_def=dataset_partitions,
+    ins={
+        "judge_scores": dg.AssetIn(
+            partition_mapping=by_dataset, metadata={"allow_missing_partitions": True}
+        ),
+        "eval_datasets": dg.AssetIn(),
+    },
+    group_name="analysis",
+    kinds={"krippendorff", "parquet"},
+    io_manager_key="parquet_io_manager",
+    automation_condition=ANALYSIS_CONDITION,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "judge_agreement_floor",
+            asset="judge_agreement",
+            description="Warns when a judge group's Krippendorff's alpha is below its "
+            "`agreement_floor`: its scores are not reliable enough to rank by.",
+        )
+    ],
+)
+def judge_agreement(
+    context: dg.AssetExecutionContext,
+    judge_scores: dict[str, pd.DataFrame],
+    eval_datasets: pd.DataFrame,
+    lab: LabResource,
+    tracking: MLflowTracking,
+) -> Iterator[object]:
+    """How far the judges can be trusted: agreement of a judge with itself (repeats), of a
+    panel's members, and of each judge with human labels when the dataset has them."""
+    the_lab = lab.load()
+    dataset = context.partition_key
+    tables = tables_by_candidate(judge_scores, set(the_lab.all_candidates()))
+    names: dict[str, None] = {}
+    for experiment in the_lab.experiments_for(dataset):
+        names.update(dict.fromkeys(the_lab.experiment(experiment).judges))
+    rubric_and_panels = [n for n in names if the_lab.judges[n].kind != "pairwise"]
+    verdicts = (
+        pd.concat([f.assign(candidate=k) for k, f in tables.items()], ignore_index=True)
+        if tables
+        else pd.DataFrame(columns=[*JUDGE_COLUMNS, "candidate"])
+    )
+    table = agreement_table(the_lab, rubric_and_panels, verdicts, frame_records(eval_datasets))
+    for experiment in the_lab.experiments_for(dataset):
+        if table.empty or not the_lab.experiment(experiment).judges:
+            continue
+        tracking.log(
+            CandidateRun(
+                experiment=experiment,
+                partition=f"judge_agreement|{dataset}",
+                name=f"judge agreement on {dataset}",
+                params={"dataset": dataset},
+                metrics={
+                    f"alpha/{r.group}/{r.dimension}": r.krippendorff_alpha
+                    for r in table.itertuples()
+                    if pd.notna(r.krippendorff_alpha)
+                },
+                tags={"dagster.run_id": context.run.run_id, "llmlab.kind": "judge_agreement"},
+                files={"judge_agreement.parquet": table.to_parquet(index=False)},
+            )
+        )
+    yield dg.Output(
+        table,
+        metadata={
+            "dagster/row_count": len(table),
+            "table": dg.MetadataValue.md(
+                markdown_table(table) if len(table) else "no judge groups"
+            ),
+        },
+    )
+    low = table[table["below_floor"]] if len(table) else table
+    yield dg.AssetCheckResult(
+        check_name="judge_agreement_floor",
+        passed=low.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(
+            f"{r.group}/{r.dimension} ({r.raters}): "
+            f"alpha {r.krippendorff_alpha:.2f} < {r.floor:.2f}"
+            for r in low.itertuples()
+        )
+        or ("agreement above every floor" if len(table) else "nothing to compare"),
+    )
+
+
+@dg.asset(
+    partitions_def=dataset_partitions,
+    ins={
+        "scores": dg.AssetIn(
+            partition_mapping=by_dataset, metadata={"allow_missing_partitions": True}
+        ),
+        "eval_datasets": dg.AssetIn(),
+    },
+    group_name="analysis",
+    kinds={"litellm", "parquet"},
+    io_manager_key="parquet_io_manager",
+    automation_condition=ANALYSIS_CONDITION,
+)
+def pairwise(
+    context: dg.AssetExecutionContext,
+    scores: dict[str, pd.DataFrame],
+    eval_datasets: pd.DataFrame,
+    lab: LabResource,
+    llm: LLMResource,
+) -> dg.Output[pd.DataFrame]:
+    """Pairwise judges: each candidate against its baseline, both orders, ties allowed."""
+    the_lab = lab.load()
+    dataset = context.partition_key
+    tables = tables_by_candidate(scores, set(the_lab.all_candidates()))
+    records = frame_records(eval_datasets)
+    frames = []
+    for experiment in the_lab.experiments_for(dataset):
+        judges = [
+            n for n in the_lab.experiment(experiment).judges if the_lab.judges[n].kind == "pairwise"
+        ]
+        if not judges:
+            continue
+        outputs = {
+            c.label: tables[c.key] for c in the_lab.candidates(experiment) if c.key in tables
+        }
+        if the_lab.baseline(experiment).label not in outputs:
+            context.log.warning(f"{experiment}: no baseline outputs yet; skipped")
+            continue
+        for name in judges:
+            engine = llm.engine(on_progress=ProgressLogger(context.log, f"pairwise {name}"))
+            frames.append(pairwise_judgements(the_lab, name, experiment, outputs, records, engine))
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    summary = pairwise_summary(table) if len(table) else pd.DataFrame()
+    return dg.Output(
+        table,
+        metadata={
+            "dagster/row_count": len(table),
+            "summary": dg.MetadataValue.md(
+                markdown_table(summary) if len(summary) else "no pairwise judges"
+            ),
+        },
+    )
