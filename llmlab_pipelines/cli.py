@@ -71,6 +71,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name, board in summary.leaderboards.items():
         print_board(name, board)
         print(f"report: {summary.reports.get(name, '-')}\n")
+    for name, info in summary.adaptive.items():
+        winner = (
+            f", winner {info.get('winner')}" if info.get("winner") not in (None, "none") else ""
+        )
+        print(
+            f"{name} (adaptive): {info.get('decision')}{winner}; "
+            f"{info.get('calls')} of {info.get('grid_calls')} grid calls "
+            f"({float(info.get('call_fraction', 0)):.0%}); same as grid: {info.get('same_as_grid')}"
+        )
+        print(f"report: {summary.reports.get(name, '-')}\n")
     print(f"{len(summary.dagster_runs)} Dagster runs; open them with `llmlab ui`")
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 DATASET = "dataset"
@@ -14,7 +16,9 @@ generation_partitions = dg.MultiPartitionsDefinition(
 )
 
 #: generations and scores read the dataset partition their key names.
-by_dataset = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=DATASET)
+with warnings.catch_warnings():  # beta since Dagster 1.x, stable in use; one warning per process
+    warnings.simplefilter("ignore", category=dg.BetaWarning)
+    by_dataset = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=DATASET)
 
 
 def generation_key(candidate: str, dataset: str) -> dg.MultiPartitionKey:

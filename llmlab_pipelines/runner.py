@@ -38,6 +38,7 @@ class RunSummary:
     reports: dict[str, str] = field(default_factory=dict)
     dagster_runs: list[str] = field(default_factory=list)
     checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
+    adaptive: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def check(self, name: str) -> list[dg.AssetCheckEvaluation]:
         """Every evaluation of one asset check, in run order."""
@@ -81,6 +82,12 @@ def provider_of(model: str) -> str:
     return model.split("/", 1)[0] if "/" in model else "openai"
 
 
+def with_budget(llm: LLMResource, budget_usd: float) -> LLMResource:
+    """The same LLM resource (or subclass) with a run budget."""
+    fields = {name: getattr(llm, name) for name in type(llm).model_fields}
+    return type(llm)(**{**fields, "budget_usd": budget_usd})
+
+
 def run_lab(
     lab: Lab,
     *,
@@ -120,7 +127,7 @@ def run_lab(
     summary = RunSummary()
 
     def step(
-        selection: list[str], key: str, what: str, tags: dict[str, str] | None = None
+        selection: list[str], key: str | None, what: str, tags: dict[str, str] | None = None
     ) -> dg.ExecuteInProcessResult:
         echo(f"→ {what}")
         result = dg.materialize(
@@ -153,15 +160,41 @@ def run_lab(
 
     plans = lab.plans(names)
     datasets = sorted({p.dataset for p in plans})
-    for dataset in datasets:
+    adaptive = sorted(
+        {lab.experiment(n).dataset for n in names if lab.experiment(n).mode == "adaptive"}
+    )
+    for dataset in sorted({*datasets, *adaptive}):
         step(["eval_datasets"], dataset, f"dataset {dataset}")
+    base_llm = res["llm"]
+    # an experiment's budget_usd holds for this whole run, across its partitions
+    left = {n: lab.experiment(n).budget_usd for n in names if lab.experiment(n).budget_usd}
     for plan in plans:
-        step(
+        users = [
+            n
+            for n in left
+            if lab.experiment(n).dataset == plan.dataset
+            and any(c.key == plan.candidate.key for c in lab.candidates(n))
+        ]
+        res["llm"] = (
+            with_budget(base_llm, max(0.0, min(float(left[n]) for n in users)))  # type: ignore[arg-type]
+            if users
+            else base_llm
+        )
+        result = step(
             ["generations", "judge_scores", "scores"],
             generation_key(plan.candidate.key, plan.dataset),
             f"{plan.candidate.label} on {plan.dataset}",
             run_tags(lab, plan.candidate.model),
         )
+        spent = sum(
+            float(m.metadata[k].value)  # type: ignore[union-attr]
+            for m in result.asset_materializations_for_node("generations")
+            for k in ("cost_usd_spent_now",)
+            if k in m.metadata
+        )
+        for n in users:
+            left[n] = float(left[n]) - spent  # type: ignore[arg-type]
+    res["llm"] = base_llm
     store = res["artifacts"]
     for dataset in datasets:
         result = step(
@@ -175,4 +208,17 @@ def run_lab(
                 summary.leaderboards[name] = board[board["experiment"] == name]
                 if isinstance(store, ArtifactStore):
                     summary.reports[name] = str(store.path("reports", name, "report.md"))
+    for dataset in adaptive:
+        result = step(["adaptive_runs"], dataset, f"adaptive experiments on {dataset}")
+        for mat in result.asset_materializations_for_node("adaptive_runs"):
+            meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+            for name in lab.experiments_for(dataset, mode="adaptive"):
+                summary.adaptive[name] = {
+                    k.split("/", 1)[1]: v for k, v in meta.items() if k.startswith(f"{name}/")
+                }
+                if isinstance(store, ArtifactStore):
+                    summary.reports[name] = str(
+                        store.path("reports", dataset, f"adaptive_{name}.md")
+                    )
+    step(["costs"], None, "costs")
     return summary

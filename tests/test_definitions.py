@@ -28,6 +28,8 @@ def test_definitions_resolve() -> None:
         "judge_scores",
         "judge_agreement",
         "pairwise",
+        "costs",
+        "adaptive_runs",
     }
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"eval_datasets_job", "generations_job", "analysis_job", "nightly_job"} <= jobs

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from .adaptive import adaptive_runs
 from .comparisons import comparisons
+from .costs import costs
 from .datasets import eval_datasets
 from .generations import generations
 from .judges import judge_agreement, judge_scores, pairwise
@@ -10,16 +12,6 @@ from .nightly import nightly_scores
 from .promoted import promoted
 from .reports import leaderboard
 from .scores import scores
-
-ALL_ASSETS = [
-    eval_datasets,
-    generations,
-    scores,
-    comparisons,
-    leaderboard,
-    promoted,
-    nightly_scores,
-]
 
 ALL_ASSETS = [
     eval_datasets,
@@ -32,11 +24,15 @@ ALL_ASSETS = [
     judge_agreement,
     pairwise,
     nightly_scores,
+    costs,
+    adaptive_runs,
 ]
 
 __all__ = [
     "ALL_ASSETS",
+    "adaptive_runs",
     "comparisons",
+    "costs",
     "eval_datasets",
     "generations",
     "judge_agreement",

@@ -42,7 +42,7 @@ def eval_datasets(context: dg.AssetExecutionContext, lab: LabResource) -> Iterat
     required = sorted(
         {
             v
-            for e in the_lab.experiments_for(name)
+            for e in the_lab.experiments_for(name, mode="any")
             for p in the_lab.experiment(e).prompts
             for v in the_lab.prompts[p].variables
         }

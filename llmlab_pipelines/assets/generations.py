@@ -7,12 +7,15 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from .. import ledger
 from ..engine import build_requests
 from ..lab import LabError
 from ..lab._quality import frame_records
+from ..ledger import budget_for
 from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
 from ..report import markdown_table
 from ..resources import LabResource, LLMResource
+from ..resources.artifacts import artifact_root
 from ._progress import ProgressLogger
 
 
@@ -47,14 +50,49 @@ def generations(
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None
     context.log.info(f"{plan.candidate.label} on {plan.dataset}: {len(requests)} calls")
+    root = artifact_root(None, {})
+    budget = budget_for(
+        the_lab,
+        root,
+        candidate_key=keys[CANDIDATE],
+        dataset=keys[DATASET],
+        run_limit=llm.budget_usd,
+    )
+    if budget is not None:
+        context.log.info(f"budget: ${budget.limit_usd:.4f} ({budget.label})")
     engine = llm.engine(
-        on_progress=ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar)
+        on_progress=ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar),
+        budget=budget,
     )
     results = engine.run(requests)
     prompts = {(r.item_id, r.repeat): r.prompt for r in requests}
     frame = pd.DataFrame([{**r.row(), "prompt": prompts[(r.item_id, r.repeat)]} for r in results])
+    ledger.record(
+        root,
+        ledger.spend_of(
+            frame,
+            calls=int(frame.loc[~frame["cached"], "attempts"].sum()) if len(frame) else 0,
+            run_id=context.run.run_id,
+            asset="generations",
+            partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
+            model=plan.candidate.model,
+            candidate=plan.candidate.label,
+            dataset=plan.dataset,
+            experiments=",".join(the_lab.experiments_for(plan.dataset)),
+        ),
+    )
     error_rate = float(frame["error"].notna().mean()) if len(frame) else 0.0
-    yield dg.Output(frame, metadata=_metadata(frame, plan.candidate.label, error_rate))
+    metadata = _metadata(frame, plan.candidate.label, error_rate)
+    stopped = frame[frame["error_type"] == "budget"] if len(frame) else frame
+    metadata["partial"] = bool(len(stopped))
+    if len(stopped):
+        metadata["stopped_by"] = str(stopped["error"].iloc[0])
+        context.log.warning(f"partial: {len(stopped)} calls not made: {stopped['error'].iloc[0]}")
+    metadata["breakers"] = dg.MetadataValue.json(engine.breakers())
+    if budget is not None:
+        metadata["budget_usd"] = budget.limit_usd
+        metadata["budget"] = budget.label
+    yield dg.Output(frame, metadata=metadata)
     yield dg.AssetCheckResult(
         check_name="generation_error_rate",
         passed=error_rate <= llm.max_error_rate,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from .. import ledger
 from ..judges import (
     JUDGE_COLUMNS,
     agreement_table,
@@ -16,9 +17,11 @@ from ..judges import (
 )
 from ..lab import LabError
 from ..lab._quality import frame_records
+from ..ledger import budget_for
 from ..partitions import CANDIDATE, DATASET, by_dataset, dataset_partitions, generation_partitions
 from ..report import markdown_table, tables_by_candidate
 from ..resources import LabResource, LLMResource, MLflowTracking
+from ..resources.artifacts import artifact_root
 from ..resources.tracking import CandidateRun
 from ._automation import ANALYSIS_CONDITION
 from ._progress import ProgressLogger
@@ -52,16 +55,42 @@ def judge_scores(
     keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
     the_lab = lab.load()
     names = the_lab.rubric_judges_for(keys[CANDIDATE], keys[DATASET])
+    root = artifact_root(None, {})
+    budget = budget_for(
+        the_lab,
+        root,
+        candidate_key=keys[CANDIDATE],
+        dataset=keys[DATASET],
+        run_limit=llm.budget_usd,
+    )
     try:
         frame = judge_outputs(
             the_lab,
             names,
             generations,
             frame_records(eval_datasets),
-            lambda name: llm.engine(on_progress=ProgressLogger(context.log, f"judge {name}")),
+            lambda name: llm.engine(
+                on_progress=ProgressLogger(context.log, f"judge {name}"), budget=budget
+            ),
         )
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None
+    ledger.record(
+        root,
+        ledger.spend_of(
+            frame,
+            calls=int(((~frame["cached"].astype(bool)) & (frame["prompt_tokens"] > 0)).sum())
+            if len(frame)
+            else 0,
+            run_id=context.run.run_id,
+            asset="judge_scores",
+            partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
+            model=",".join(sorted({str(the_lab.judges[n].model) for n in names})),
+            candidate=keys[CANDIDATE],
+            dataset=keys[DATASET],
+            experiments=",".join(the_lab.experiments_for(keys[DATASET])),
+        ),
+    )
     failures = frame[frame["failure"].notna()]
     yield dg.Output(
         frame,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..secrets import read_secret, redact
+from ._budget import Budget, CircuitBreaker
 from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError, classify
 from ._estimate import Estimate, estimate_plan
@@ -16,7 +17,9 @@ from ._types import Completion, GenerationRequest, GenerationResult
 __all__ = [
     "LOCAL_PROVIDER",
     "AdaptiveGate",
+    "Budget",
     "CacheMode",
+    "CircuitBreaker",
     "Completion",
     "Engine",
     "Estimate",

@@ -4,6 +4,7 @@ retries, backoff, AIMD concurrency, rate limits and fallbacks. Never raises for 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..lab import ModelConfig
 from ..secrets import redact
+from ._budget import Budget, CircuitBreaker
 from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError
 from ._limits import AdaptiveGate, Limiter, RedisWindowLimiter, SlidingWindowLimiter
@@ -63,6 +65,9 @@ class _ModelLane:
                 else SlidingWindowLimiter(config.rpm, 60.0)
             )
         self.tokens = SlidingWindowLimiter(config.tpm, 60.0, spacing=False) if config.tpm else None
+        self.breaker = CircuitBreaker(
+            config.model, config.breaker_threshold, config.breaker_cooldown_s
+        )
 
 
 _loop_lock = threading.Lock()
@@ -84,6 +89,19 @@ def _slug(config: ModelConfig) -> str:
     return f"{config.api_base or 'default'}|{config.model}"
 
 
+#: Failures that say the provider is unwell (not the request, not a rate limit).
+_BREAKER_KINDS = frozenset({"server", "timeout", "connection", "malformed"})
+
+
+def _estimate_cost(request: GenerationRequest) -> float:
+    """A call's cost before it is made: prompt ~ 4 characters a token, the full max_tokens out."""
+    from ._estimate import price
+
+    return price(
+        request.config, len(request.prompt) // 4 + 1, int(request.params.max_tokens or 256)
+    )
+
+
 def _estimate_tokens(request: GenerationRequest) -> int:
     return len(request.prompt) // 4 + 1 + int(request.params.max_tokens or 256)
 
@@ -99,6 +117,7 @@ class Engine:
         cache: The response cache (and crash journal); None for none.
         cache_mode: ``use`` (read and write), ``refresh`` (write only: fresh samples), ``off``.
         redis_url: Share ``rpm`` limits across processes through this Redis.
+        budget: Stop making calls before this spending cap is passed (cached answers are free).
     """
 
     def __init__(
@@ -111,6 +130,7 @@ class Engine:
         cache: ResponseCache | None = None,
         cache_mode: CacheMode = "use",
         redis_url: str | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.client = client if client is not None else LiteLLMClient()
         self.backoff_base = backoff_base
@@ -119,6 +139,7 @@ class Engine:
         self.cache = cache if cache_mode != "off" else None
         self.cache_mode = cache_mode
         self.redis_url = redis_url
+        self.budget = budget
         self.lanes: dict[str, _ModelLane] = {}
         self._rng = random.Random(0)
 
@@ -146,12 +167,17 @@ class Engine:
             else {}
         )
         pending: dict[str, list[int]] = {}
+        leaders: dict[str, int] = {}  # identical requests in one run share one call
+        followers: list[int] = []
         for index, request in enumerate(requests):
             hit = hits.get(keys[index])
             if hit is not None:
                 results[index] = _from_cache(request, hit)
                 self._report(results[index], progress, on_result, cached=True)  # type: ignore[arg-type]
+            elif keys[index] in leaders:
+                followers.append(index)
             else:
+                leaders[keys[index]] = index
                 pending.setdefault(request.model_name, []).append(index)
         try:
             workers = []
@@ -165,6 +191,18 @@ class Engine:
                     for _ in range(width)
                 ]
             await asyncio.gather(*workers)
+            for index in followers:
+                leader = results[leaders[keys[index]]]
+                assert leader is not None
+                shared = dataclasses.replace(
+                    leader,
+                    item_id=requests[index].item_id,
+                    repeat=requests[index].repeat,
+                    cached=leader.ok,  # answered by the identical request's call, not paid again
+                    attempts=0,
+                )
+                results[index] = shared
+                self._report(shared, progress, on_result, cached=shared.cached)
         finally:
             if self.cache is not None:
                 self.cache.close()
@@ -194,6 +232,17 @@ class Engine:
         if self.on_progress is not None:
             self.on_progress(progress)
 
+    def breakers(self) -> dict[str, dict[str, object]]:
+        """Each model's breaker: state, times opened, recent events (for logs and metadata)."""
+        return {
+            slug: {
+                "state": lane.breaker.state,
+                "times_opened": lane.breaker.times_opened,
+                "events": lane.breaker.events[-5:],
+            }
+            for slug, lane in self.lanes.items()
+        }
+
     async def attempt(
         self, request: GenerationRequest, lane: _ModelLane | None = None
     ) -> GenerationResult:
@@ -209,6 +258,7 @@ class Engine:
                 "connection",
                 "malformed",
                 "not_found",
+                "circuit_open",
             ):
                 break
             other = request.with_model(name, config)
@@ -226,10 +276,26 @@ class Engine:
                 await lane.requests.acquire()
             if lane.tokens is not None:
                 await lane.tokens.acquire(_estimate_tokens(request))
+            if not lane.breaker.allow():
+                error = ProviderError("circuit_open", lane.breaker.reason())
+                return self._failed(request, error, attempts + tries - 1, start)
+            estimate = 0.0
+            if self.budget is not None:
+                estimate = _estimate_cost(request)
+                if not self.budget.try_reserve(estimate):
+                    lane.breaker.probing = False  # the probe was not spent
+                    error = ProviderError("budget", self.budget.refusal(estimate))
+                    return self._failed(request, error, attempts + tries - 1, start)
             try:
                 async with lane.gate:
                     completion = await self.client.complete(request)
             except ProviderError as exc:
+                if self.budget is not None:
+                    self.budget.settle(estimate, 0.0)
+                if exc.kind in _BREAKER_KINDS:
+                    lane.breaker.failure()
+                else:
+                    lane.breaker.probing = False  # not the provider's health: probe again later
                 if exc.kind == "rate_limit":
                     lane.gate.rate_limited()
                 if not exc.retryable or tries > request.config.max_retries:
@@ -237,8 +303,14 @@ class Engine:
                 await asyncio.sleep(self._delay(tries, exc.retry_after))
                 continue
             except Exception as exc:  # a bug in a client must not lose the other rows
+                if self.budget is not None:
+                    self.budget.settle(estimate, 0.0)
+                lane.breaker.probing = False
                 error = ProviderError("other", f"{type(exc).__name__}: {exc}")
                 return self._failed(request, error, attempts + tries, start)
+            if self.budget is not None:
+                self.budget.settle(estimate, completion.cost_usd)
+            lane.breaker.success()
             lane.gate.succeeded()
             return GenerationResult(
                 item_id=request.item_id,

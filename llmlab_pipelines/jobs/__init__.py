@@ -33,6 +33,35 @@ nightly_job = dg.define_asset_job(
     tags={"llmlab/kind": "nightly"},
 )
 
-ALL_JOBS = [eval_datasets_job, generations_job, analysis_job, nightly_job]
+costs_job = dg.define_asset_job(
+    "costs_job",
+    selection=dg.AssetSelection.assets("costs"),
+    description="Spend per model, candidate, experiment and day, against the budgets.",
+)
 
-__all__ = ["ALL_JOBS", "analysis_job", "eval_datasets_job", "generations_job", "nightly_job"]
+adaptive_job = dg.define_asset_job(
+    "adaptive_job",
+    selection=dg.AssetSelection.assets("adaptive_runs"),
+    description="`mode: adaptive` experiments on one dataset: rounds of calls until the "
+    "decision is made (sequential A/B test, successive elimination or Thompson sampling).",
+    tags={"llmlab/kind": "adaptive"},
+)
+
+ALL_JOBS = [
+    eval_datasets_job,
+    generations_job,
+    analysis_job,
+    nightly_job,
+    costs_job,
+    adaptive_job,
+]
+
+__all__ = [
+    "ALL_JOBS",
+    "adaptive_job",
+    "analysis_job",
+    "costs_job",
+    "eval_datasets_job",
+    "generations_job",
+    "nightly_job",
+]

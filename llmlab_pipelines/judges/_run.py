@@ -173,8 +173,9 @@ def judge_outputs(
         lo, hi = judge.bounds
         for call in calls:
             item_id, repeat, r, dims = call.key
-            for dim in dims:
+            for n, dim in enumerate(dims):
                 raw, reason = call.verdict[dim] if call.verdict else (np.nan, "")
+                tokens = call.tokens if n == 0 else (0, 0, 0.0)  # a call's cost, counted once
                 rows.append(
                     {
                         "item_id": item_id,
@@ -188,9 +189,9 @@ def judge_outputs(
                         "reason": reason,
                         "failure": call.failure,
                         "error": call.error,
-                        "prompt_tokens": call.tokens[0],
-                        "completion_tokens": call.tokens[1],
-                        "cost_usd": call.tokens[2],
+                        "prompt_tokens": tokens[0],
+                        "completion_tokens": tokens[1],
+                        "cost_usd": tokens[2],
                         "cached": call.cached,
                     }
                 )

@@ -18,7 +18,7 @@ from ._candidates import Candidate, expand_candidates, match_baseline
 from ._datasets import DATASET_SUFFIXES, Dataset
 from ._errors import IssueCollector, LabError
 from ._judges import JudgeConfig
-from ._schema import ExperimentConfig, GenerationParams, ModelConfig, check_name
+from ._schema import BudgetsConfig, ExperimentConfig, GenerationParams, ModelConfig, check_name
 from ._templates import Prompt, load_prompt, make_environment
 from ._yaml import KeyPath, dotted, line_of, load_yaml
 
@@ -45,6 +45,7 @@ class Lab:
     judges: dict[str, JudgeConfig] = field(default_factory=dict)
     judge_templates: dict[str, Prompt] = field(default_factory=dict)
     user_metrics: dict[str, Metric] = field(default_factory=dict)
+    budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
     _candidates: dict[str, list[Candidate]] = field(default_factory=dict, repr=False)
 
     @property
@@ -130,9 +131,13 @@ class Lab:
         """Every candidate of every experiment, by partition key."""
         return {c.key: c for name in self.experiments for c in self.candidates(name)}
 
-    def experiments_for(self, dataset: str) -> list[str]:
-        """Names of the experiments that evaluate ``dataset``."""
-        return [name for name, e in self.experiments.items() if e.dataset == dataset]
+    def experiments_for(self, dataset: str, *, mode: str = "grid") -> list[str]:
+        """Names of the experiments that evaluate ``dataset`` (grid ones unless ``mode``)."""
+        return [
+            name
+            for name, e in self.experiments.items()
+            if e.dataset == dataset and (mode == "any" or e.mode == mode)
+        ]
 
     def metrics_for(self, candidate_key: str, dataset: str) -> list[str]:
         """Every metric an experiment asks for on this candidate and dataset, in order."""
@@ -142,11 +147,26 @@ class Lab:
                 names.update(dict.fromkeys(self.experiments[name].metrics))
         return list(names)
 
+    def run_budget(self, candidate_key: str, dataset: str) -> tuple[float, str] | None:
+        """The tightest ``budget_usd`` of the experiments using this partition, with its name."""
+        found = [
+            (self.experiments[e].budget_usd, e)
+            for e in self.experiments_for(dataset)
+            if self.experiments[e].budget_usd is not None
+            and any(c.key == candidate_key for c in self.candidates(e))
+        ]
+        if not found:
+            return None
+        limit, name = min(found)  # type: ignore[type-var]
+        return float(limit), name  # type: ignore[arg-type]
+
     def plans(self, experiments: Iterable[str] | None = None) -> list[PartitionPlan]:
         """The generations partitions the experiments need, one per candidate x dataset."""
         plans: dict[tuple[str, str], PartitionPlan] = {}
         for name in self.experiments if experiments is None else experiments:
             config = self.experiment(name)
+            if config.mode == "adaptive":
+                continue  # its calls are made round by round by the adaptive asset
             for cand in self.candidates(name):
                 key = (cand.key, config.dataset)
                 old = plans.get(key)
@@ -218,7 +238,10 @@ def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
     experiments = _load_experiments(root / "experiments", disp, issues, sources, invalid)
     judges, judge_templates = _load_judges(root / "judges", disp, issues, set(models), declared)
     user_metrics = _load_user_metrics(root / "metrics", disp, issues)
-    lab = Lab(root, models, prompts, datasets, experiments, judges, judge_templates, user_metrics)
+    budgets = _load_budgets(root / "budgets.yaml", disp, issues)
+    lab = Lab(
+        root, models, prompts, datasets, experiments, judges, judge_templates, user_metrics, budgets
+    )
     for raw, file, lines in invalid.values():
         _check_raw_references(lab, raw, file, lines, issues, declared)
     if check_datasets:
@@ -403,6 +426,19 @@ def _load_judges(
     return judges, templates
 
 
+def _load_budgets(path: Path, disp: _Display, issues: IssueCollector) -> BudgetsConfig:
+    if not path.is_file():
+        return BudgetsConfig()
+    file = disp(path)
+    try:
+        data, lines = load_yaml(path, file)
+    except LabError as exc:
+        issues.extend(exc)
+        return BudgetsConfig()
+    config = _validate(BudgetsConfig, data or {}, file, lines, (), issues)
+    return config if config is not None else BudgetsConfig()
+
+
 def _load_user_metrics(folder: Path, disp: _Display, issues: IssueCollector) -> dict[str, Metric]:
     if not folder.is_dir():
         return {}
@@ -554,6 +590,8 @@ def _check_experiment(
         _check_baseline(lab, name, config.baseline, add)
     if config.gate is not None:
         _check_gate(lab, name, config, add)
+    if config.mode == "adaptive":
+        _check_adaptive(lab, name, config, add)
     if check_datasets and config.dataset in lab.datasets:
         _check_fields(lab, config, add, issues)
     return len(issues.issues) == before
@@ -578,6 +616,28 @@ def _check_baseline(lab: Lab, name: str, spec: str, add: Any) -> None:
             f"baseline {spec!r} matches {len(found)} candidates "
             f"({', '.join(c.label for c in found)}); name one",
         )
+
+
+def _check_adaptive(lab: Lab, name: str, config: ExperimentConfig, add: Any) -> None:
+    n = len(lab.candidates(name))
+    strategy = config.adaptive.strategy
+    if n < 2:
+        add(("mode",), f"mode: adaptive needs 2 or more candidates; this experiment has {n}")
+    elif strategy == "sequential" and n != 2:
+        add(
+            ("adaptive", "strategy"),
+            f"strategy 'sequential' compares exactly 2 candidates; this experiment has {n} "
+            "(use successive_elimination or thompson)",
+        )
+    metric = lab.metrics.get(config.adaptive_metric)
+    if metric is not None and metric.source is not None:
+        add(
+            ("adaptive", "metric"),
+            f"adaptive mode decides on a score in [0, 1]; {metric.name!r} is not one "
+            "(pick a quality metric or a judge)",
+        )
+    if config.gate is not None:
+        add(("gate",), "a regression gate needs the full grid; it can't use mode: adaptive")
 
 
 def _check_gate(lab: Lab, name: str, config: ExperimentConfig, add: Any) -> None:

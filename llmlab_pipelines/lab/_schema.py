@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -62,6 +62,15 @@ class ModelConfig(GenerationParams):
     input_cost_per_token: float | None = Field(default=None, ge=0)
     output_cost_per_token: float | None = Field(default=None, ge=0)
     fallbacks: list[str] = Field(default_factory=list)
+    breaker_threshold: int = Field(
+        default=10, ge=1, le=10_000, description="Consecutive failures that open the breaker"
+    )
+    breaker_cooldown_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="Seconds before an open breaker lets a probe through",
+    )
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("api_key_env")
@@ -81,6 +90,26 @@ class ModelConfig(GenerationParams):
         return GenerationParams(**{k: getattr(self, k) for k in PARAM_NAMES})
 
 
+class BudgetsConfig(BaseModel):
+    """``budgets.yaml``: spending caps per period (USD), enforced before every paid call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    daily: float | None = Field(default=None, gt=0)
+    weekly: float | None = Field(default=None, gt=0)
+    monthly: float | None = Field(default=None, gt=0)
+    warn_at: float = Field(default=0.8, gt=0, le=1, description="Warn at this share of a cap")
+    timezone: str = Field(default="UTC", description="Where a day starts")
+
+    def limits(self) -> dict[str, float]:
+        """``period -> cap`` for the periods that have one."""
+        return {
+            p: v
+            for p, v in (("daily", self.daily), ("weekly", self.weekly), ("monthly", self.monthly))
+            if v is not None
+        }
+
+
 class GateConfig(BaseModel):
     """``gate:`` in an experiment: candidates must be non-inferior to the baseline."""
 
@@ -92,6 +121,27 @@ class GateConfig(BaseModel):
         default_factory=list, description="Labels to gate (default: every non-baseline one)"
     )
     alpha: float = Field(default=0.05, gt=0, lt=1, description="One-sided level")
+
+
+class AdaptiveConfig(BaseModel):
+    """``adaptive:`` in an experiment with ``mode: adaptive``: how the calls are spent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy: Literal["auto", "sequential", "successive_elimination", "thompson"] = Field(
+        default="auto",
+        description="auto: a sequential test for 2 candidates, successive elimination for more",
+    )
+    metric: str | None = Field(default=None, description="Default: the primary metric")
+    round_size: int = Field(default=20, ge=1, le=100_000, description="Items per round")
+    max_items: int | None = Field(default=None, gt=0, description="Default: the whole dataset")
+    delta: float = Field(
+        default=0.05, gt=0, lt=1, description="Chance of picking a wrong best candidate"
+    )
+    margin: float = Field(
+        default=0.0, ge=0, lt=1, description="A/B: stop as equivalent inside +/- margin"
+    )
+    seed: int = Field(default=0, description="Order of the items and Thompson's draws")
 
 
 class ExperimentConfig(BaseModel):
@@ -113,8 +163,25 @@ class ExperimentConfig(BaseModel):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     tags: dict[str, str] = Field(default_factory=dict)
     judges: list[str] = Field(default_factory=list, description="judges/<name>.yaml to run")
+    budget_usd: float | None = Field(
+        default=None, gt=0, description="The most one run of this experiment may spend"
+    )
     gate: GateConfig | None = None
     nightly: bool = Field(default=False, description="Part of the nightly benchmark")
+    mode: Literal["grid", "adaptive"] = Field(
+        default="grid", description="grid: every candidate on every item; adaptive: in rounds"
+    )
+    adaptive: AdaptiveConfig = Field(default_factory=AdaptiveConfig)
+
+    @model_validator(mode="after")
+    def _adaptive_fits(self) -> ExperimentConfig:
+        if self.mode == "adaptive" and self.repeats != 1:
+            raise ValueError("mode: adaptive evaluates each item once; set repeats: 1")
+        if self.mode == "adaptive" and self.adaptive.metric not in (None, *self.metrics):
+            raise ValueError(
+                f"adaptive.metric {self.adaptive.metric!r} is not one of metrics: {self.metrics}"
+            )
+        return self
 
     @field_validator("params_grid")
     @classmethod
@@ -131,3 +198,8 @@ class ExperimentConfig(BaseModel):
     def metric(self) -> str:
         """The metric the leaderboard ranks by."""
         return self.primary_metric or self.metrics[0]
+
+    @property
+    def adaptive_metric(self) -> str:
+        """The metric an adaptive run decides on."""
+        return self.adaptive.metric or self.metric

@@ -8,7 +8,7 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
-from ..engine import Engine, LiteLLMClient, LLMClient, Progress, ResponseCache
+from ..engine import Budget, Engine, LiteLLMClient, LLMClient, Progress, ResponseCache
 from .artifacts import artifact_root
 
 
@@ -34,6 +34,11 @@ class LLMResource(dg.ConfigurableResource):
         "default: limits hold within each run",
     )
     progress_bar: bool = Field(default=False, description="Draw a terminal progress bar")
+    budget_usd: float | None = Field(
+        default=None,
+        description="The most this run may spend (on top of budgets.yaml and budget_usd in the "
+        "experiment: the tightest wins)",
+    )
 
     def client(self) -> LLMClient:
         """The client that makes the calls; subclasses swap in another."""
@@ -45,7 +50,11 @@ class LLMResource(dg.ConfigurableResource):
             return ResponseCache(artifact_root(self.cache_path, {}))
         return ResponseCache(artifact_root(None, {}) / "cache")
 
-    def engine(self, on_progress: Callable[[Progress], None] | None = None) -> Engine:
+    def engine(
+        self,
+        on_progress: Callable[[Progress], None] | None = None,
+        budget: Budget | None = None,
+    ) -> Engine:
         """A ready engine."""
         return Engine(
             self.client(),
@@ -55,4 +64,5 @@ class LLMResource(dg.ConfigurableResource):
             cache=None if self.cache == "off" else self.response_cache(),
             cache_mode=self.cache,
             redis_url=self.redis_url,
+            budget=budget,
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import Repo, write_gated_lab
+from automation_helpers import Repo, write_gated_lab
 from mlflow.tracking import MlflowClient
 
 from llmlab_pipelines.assets import ALL_ASSETS
@@ -39,6 +39,7 @@ def test_a_worse_prompt_fails_the_gate_and_a_better_one_passes(
         runs = MlflowClient(get_settings().mlflow_uri).search_runs(
             [MlflowClient(get_settings().mlflow_uri).get_experiment_by_name("arith").experiment_id]
         )
+        runs = [r for r in runs if "llmlab.kind" not in r.data.tags]  # parents and candidates
         assert runs and all(r.data.tags["llmlab.git_sha"] == sha for r in runs)
         assert {r.data.tags["llmlab.git_message"] for r in runs} == {"baseline and a better prompt"}
         [gate] = good.check("regression_gate")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-from conftest import Repo
+from automation_helpers import Repo
 
 from llmlab_pipelines.assets import eval_datasets
 from llmlab_pipelines.definitions import build_resources

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import write_gated_lab
+from automation_helpers import write_gated_lab
 
 from llmlab_pipelines.definitions import defs
+from llmlab_pipelines.lab import load_lab
 from llmlab_pipelines.schedules import REFRESH
 from llmlab_pipelines.testing import Simulator
 
@@ -43,16 +44,22 @@ def test_nights_build_a_history_and_a_sudden_drop_is_flagged(
             partition_key=day, run_config=refresh, instance=instance, raise_on_error=True
         )
 
+    lab = load_lab(root)
+    prompts = {  # 2 candidates x 40 items; identical prompts share one call
+        lab.prompts[c.prompt].render(r)
+        for c in lab.candidates("arith")
+        for r in lab.datasets["arithmetic"].records
+    }
     with dg.instance_for_test() as instance:
         calls = simulator.total_requests
         first = night(instance, "2026-11-20")
-        assert simulator.total_requests - calls == 80  # 2 candidates x 40 items
+        assert simulator.total_requests - calls == len(prompts)
         [check] = first.get_asset_check_evaluations()
         assert check.passed and "no earlier nights" in (check.description or "")
 
         calls = simulator.total_requests
         second = night(instance, "2026-11-21")
-        assert simulator.total_requests - calls == 80  # the cache was bypassed: fresh samples
+        assert simulator.total_requests - calls == len(prompts)  # cache bypassed: fresh samples
         [check] = second.get_asset_check_evaluations()
         assert check.passed and check.description == "no drift"
 

@@ -53,6 +53,12 @@ def test_sample_lab_end_to_end(sample_lab: Path, shared_models: None) -> None:
     assert report.is_file() and "few_shot@local" in report.read_text()
     assert (report.parent / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
 
+    # the sequential A/B on the capitals candidates: decided in rounds, set beside the grid
+    ab = summary.adaptive["capitals_ab"]
+    assert ab["grid_calls"] == 2 * LIMIT and 0 < int(ab["calls"]) <= 2 * LIMIT  # type: ignore[call-overload]
+    assert ab["same_as_grid"] in ("True", "False")  # the grid's scores were there to compare
+    assert "full grid's decision" in Path(summary.reports["capitals_ab"]).read_text()
+
     artifacts = Path(get_settings().artifacts)
     generations = sorted((artifacts / "generations").rglob("*.parquet"))
     assert len(generations) == 4

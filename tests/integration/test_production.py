@@ -77,7 +77,7 @@ def test_three_setups_same_numbers(
 
     with psycopg2.connect(postgres_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM runs")
-        assert cur.fetchone()[0] == 2 * 4  # 4 Dagster runs per `llmlab run` of one experiment
+        assert cur.fetchone()[0] == 2 * 5  # 5 Dagster runs per `llmlab run` of one experiment
         cur.execute(
             "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
         )

@@ -9,7 +9,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import judge_reply, write_judged_lab
+from judge_helpers import judge_reply, write_judged_lab
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import cohen_kappa_score
 
@@ -134,7 +134,7 @@ def test_agreement_with_human_labels(tmp_path: Path, simulator: Simulator) -> No
 
 def test_the_naive_judge_would_obey_an_unfenced_injection() -> None:
     """The fence is what protects the score: without it the scripted judge gives a 5."""
-    from conftest import INJECTION
+    from judge_helpers import INJECTION
 
     from llmlab_pipelines.judges import rubric_prompt
     from llmlab_pipelines.lab._judges import JudgeConfig

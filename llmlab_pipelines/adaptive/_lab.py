@@ -1,0 +1,219 @@
+"""An adaptive experiment of a lab: rounds of real calls through the engine, scored by the
+experiment's metric (a deterministic metric or a judge). No Dagster here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..engine import Engine, build_requests
+from ..lab import Lab, PartitionPlan
+from ..metrics import score_frame
+from ._policies import RoundLog
+from ._run import AdaptiveOutcome, Batch, grid_decision, make_policy, resolve_strategy, run_adaptive
+
+EVALUATION_COLUMNS = [
+    "experiment",
+    "round",
+    "candidate",
+    "item_id",
+    "position",
+    "output",
+    "score",
+    "error_type",
+    "cached",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+]
+
+
+@dataclass
+class AdaptiveRun:
+    """What an adaptive experiment did: its outcome and every evaluation it made."""
+
+    experiment: str
+    metric: str
+    outcome: AdaptiveOutcome
+    evaluations: pd.DataFrame
+
+    def markdown(self) -> str:
+        o = self.outcome
+        s = o.summary()
+        same = {True: "yes", False: "**no**", None: "grid not run"}[o.same_as_grid]
+        lines = [
+            f"### {self.experiment} (adaptive, {o.strategy}, metric `{self.metric}`)",
+            "",
+            f"- decision: **{s['verdict']}**"
+            + (f", winner `{s['winner']}`" if s["winner"] else ""),
+            f"- calls: {o.calls} of the full grid's {o.grid_calls} "
+            f"({o.call_fraction:.0%}), {len(o.rounds)} rounds"
+            + (f"; stopped: {o.stopped}" if o.stopped else ""),
+            f"- full grid's decision: {s['grid_verdict'] or 'n/a'}"
+            + (f", winner `{s['grid_winner']}`" if s["grid_winner"] else "")
+            + f"; same decision: {same}",
+            "",
+            "| candidate | items | mean |",
+            "|---|---:|---:|",
+            *[f"| {a} | {o.items_seen[a]} | {o.means[a]:.3f} |" for a in o.arms],
+        ]
+        return "\n".join(lines)
+
+
+def adaptive_arms(lab: Lab, experiment: str) -> list[Any]:
+    """The experiment's candidates, baseline first (the A of an A/B test)."""
+    baseline = lab.baseline(experiment)
+    return [baseline, *[c for c in lab.candidates(experiment) if c.key != baseline.key]]
+
+
+def run_lab_experiment(
+    lab: Lab,
+    experiment: str,
+    records: list[dict[str, Any]],
+    engine: Engine,
+    *,
+    judge_engine_for: Callable[[str], Engine] | None = None,
+    grid_scores: dict[str, pd.DataFrame] | None = None,
+    on_round: Callable[[RoundLog], None] | None = None,
+    limit: int | None = None,
+) -> AdaptiveRun:
+    """Run one ``mode: adaptive`` experiment.
+
+    Args:
+        lab: The lab.
+        experiment: Its name.
+        records: The dataset's records.
+        engine: Makes the generation calls (its budget stops the run cleanly).
+        judge_engine_for: Engines for judges, when the metric is a judge's score.
+        grid_scores: Scores tables by candidate key, when the full grid has been run: the
+            outcome then says whether the grid reached the same decision.
+        on_round: Called after every round.
+        limit: Use only the first ``limit`` items (as the grid's ``limit`` does), in random order.
+    """
+    config = lab.experiment(experiment)
+    settings = config.adaptive
+    metric = config.adaptive_metric
+    arms = adaptive_arms(lab, experiment)
+    by_label = {c.label: c for c in arms}
+    pool = min(x for x in (limit, config.limit, len(records)) if x is not None)
+    n = min(pool, settings.max_items or pool)
+    order = np.random.default_rng(settings.seed).permutation(pool)[:n]
+    strategy = resolve_strategy(settings.strategy, len(arms))
+    policy = make_policy(
+        strategy,
+        [c.label for c in arms],
+        n,
+        round_size=settings.round_size,
+        alpha=config.alpha,
+        delta=settings.delta,
+        margin=settings.margin,
+        seed=settings.seed,
+    )
+    judge = _judge_of(lab, metric)
+    rows: list[dict[str, Any]] = []
+
+    def evaluate(plan: dict[str, list[int]]) -> Batch:
+        requests, owners = [], []
+        for label, positions in plan.items():
+            cand = by_label[label]
+            subset = [records[int(order[p])] for p in positions]
+            made = build_requests(lab, PartitionPlan(cand, config.dataset, 1, None), subset)
+            requests.extend(made)
+            owners.extend((label, p) for p in positions)
+        results = engine.run(requests)
+        frame = pd.DataFrame([r.row() for r in results])
+        frame["candidate"] = [o[0] for o in owners]
+        frame["position"] = [o[1] for o in owners]
+        done = frame[frame["error_type"] != "budget"].copy()
+        scored = _score(lab, metric, judge, done, records, judge_engine_for)
+        stopped = frame.loc[frame["error_type"] == "budget", "error"]
+        round_no = len(policy.rounds) + 1
+        for row in scored.itertuples(index=False):
+            rows.append(
+                {
+                    "experiment": experiment,
+                    "round": round_no,
+                    "candidate": row.candidate,
+                    "item_id": str(row.item_id),
+                    "position": int(row.position),
+                    "output": row.output,
+                    "score": float(row.score),
+                    "error_type": row.error_type,
+                    "cached": bool(row.cached),
+                    "prompt_tokens": int(row.prompt_tokens),
+                    "completion_tokens": int(row.completion_tokens),
+                    "cost_usd": float(row.cost_usd),
+                }
+            )
+        scores: dict[str, dict[int, float]] = {}
+        for row in scored.itertuples(index=False):
+            scores.setdefault(row.candidate, {})[int(row.position)] = float(row.score)
+        if len(stopped):  # keep only items every candidate of the round finished
+            common = set.intersection(*(set(v) for v in scores.values())) if scores else set()
+            scores = {a: {p: v for p, v in s.items() if p in common} for a, s in scores.items()}
+        return Batch(scores, stopped=str(stopped.iloc[0]) if len(stopped) else None)
+
+    outcome = run_adaptive(policy, evaluate, on_round)
+    if grid_scores:
+        table = _grid_table(arms, grid_scores, metric, [records[int(i)]["id"] for i in order])
+        if table is not None:
+            outcome.grid = grid_decision(
+                strategy, table, alpha=config.alpha, margin=settings.margin
+            )
+    return AdaptiveRun(experiment, metric, outcome, pd.DataFrame(rows, columns=EVALUATION_COLUMNS))
+
+
+def _judge_of(lab: Lab, metric: str) -> str | None:
+    if metric in lab.metrics:
+        return None
+    for name in lab.judges:
+        if metric in lab.judge_columns(name).values():
+            return name
+    raise ValueError(f"metric {metric!r} is neither a metric nor a judge's score")
+
+
+def _score(
+    lab: Lab,
+    metric: str,
+    judge: str | None,
+    frame: pd.DataFrame,
+    records: list[dict[str, Any]],
+    judge_engine_for: Callable[[str], Engine] | None,
+) -> pd.DataFrame:
+    if frame.empty:
+        return frame.assign(score=pd.Series(dtype=float))
+    if judge is None:
+        return score_frame(frame, records, [metric], lab.metrics).rename(columns={metric: "score"})
+    from ..judges import judge_metric_columns, judge_outputs
+
+    if judge_engine_for is None:
+        raise ValueError(f"metric {metric!r} is judge {judge!r}'s score: a judge engine is needed")
+    # judges key verdicts by (item, repeat): give each candidate's row a distinct repeat
+    keyed = frame.assign(repeat=range(len(frame)))
+    verdicts = judge_outputs(lab, [judge], keyed, records, judge_engine_for)
+    wide = judge_metric_columns(lab, [judge], verdicts) if len(verdicts) else None
+    if wide is None or metric not in wide:
+        return keyed.assign(score=0.0)
+    merged = keyed.merge(wide[["item_id", "repeat", metric]], on=["item_id", "repeat"], how="left")
+    return merged.rename(columns={metric: "score"}).assign(score=lambda f: f["score"].fillna(0.0))
+
+
+def _grid_table(
+    arms: list[Any], grid: dict[str, pd.DataFrame], metric: str, item_ids: list[Any]
+) -> dict[str, np.ndarray] | None:
+    """Every candidate's full-grid score on the same items, or None if the grid lacks any."""
+    table: dict[str, np.ndarray] = {}
+    wanted = [str(i) for i in item_ids]
+    for cand in arms:
+        frame = grid.get(cand.key)
+        if frame is None or metric not in frame or frame.empty:
+            return None
+        means = frame.assign(item_id=frame["item_id"].astype(str)).groupby("item_id")[metric].mean()
+        if not set(wanted) <= set(means.index):
+            return None
+        table[cand.label] = means.loc[wanted].to_numpy(dtype=float)
+    return table

@@ -1,0 +1,157 @@
+"""adaptive_runs: `mode: adaptive` experiments, evaluated in rounds until the answer is clear."""
+
+# No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from .. import ledger
+from ..adaptive import EVALUATION_COLUMNS, RoundLog, run_lab_experiment
+from ..lab import LabError
+from ..lab._quality import frame_records
+from ..ledger import budget_for
+from ..partitions import by_dataset, dataset_partitions
+from ..report import markdown_table, tables_by_candidate
+from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
+from ..resources.artifacts import artifact_root
+from ..resources.tracking import CandidateRun
+from ._progress import ProgressLogger
+
+
+@dg.asset(
+    partitions_def=dataset_partitions,
+    ins={
+        "eval_datasets": dg.AssetIn(),
+        "scores": dg.AssetIn(
+            partition_mapping=by_dataset, metadata={"allow_missing_partitions": True}
+        ),
+    },
+    group_name="adaptive",
+    kinds={"litellm", "parquet"},
+    io_manager_key="parquet_io_manager",
+)
+def adaptive_runs(
+    context: dg.AssetExecutionContext,
+    eval_datasets: pd.DataFrame,
+    scores: dict[str, pd.DataFrame],
+    lab: LabResource,
+    llm: LLMResource,
+    artifacts: ArtifactStore,
+    tracking: MLflowTracking,
+) -> Iterator[object]:
+    """Every `mode: adaptive` experiment on this dataset: one row per evaluation it made, with
+    its round. Candidates that are clearly worse stop early; a two-candidate A/B test stops as
+    soon as its always-valid test decides. The metadata compares the calls with the full grid's
+    and, where the grid's scores exist, its decision with the grid's."""
+    the_lab = lab.load()
+    dataset = context.partition_key
+    names = the_lab.experiments_for(dataset, mode="adaptive")
+    if not names:
+        context.log.info(f"dataset {dataset!r} has no `mode: adaptive` experiment")
+    records = frame_records(eval_datasets)
+    grid = tables_by_candidate(scores, set(the_lab.all_candidates())) if scores else {}
+    root = artifact_root(None, {})
+    frames, metadata, sections = [], {}, []
+    for name in names:
+        config = the_lab.experiment(name)
+        limits = [x for x in (config.budget_usd, llm.budget_usd) if x is not None]
+        budget = budget_for(the_lab, root, run_limit=min(limits) if limits else None)
+
+        def on_round(r: RoundLog, name: str = name) -> None:
+            context.log.info(
+                f"{name} round {r.round}: {r.calls} calls, leader {r.leader}"
+                + (f", out: {', '.join(r.eliminated)}" if r.eliminated else "")
+                + (f"; {r.note}" if r.note else "")
+            )
+
+        try:
+            run = run_lab_experiment(
+                the_lab,
+                name,
+                records,
+                llm.engine(
+                    on_progress=ProgressLogger(context.log, name, bar=llm.progress_bar),
+                    budget=budget,
+                ),
+                judge_engine_for=lambda judge, budget=budget: llm.engine(
+                    on_progress=ProgressLogger(context.log, f"judge {judge}"), budget=budget
+                ),
+                grid_scores=grid,
+                on_round=on_round,
+                limit=lab.limit,
+            )
+        except (LabError, ValueError) as exc:
+            raise dg.Failure(description=f"adaptive experiment {name!r}: {exc}") from None
+        frame = run.evaluations
+        frames.append(frame)
+        ledger.record(
+            root,
+            ledger.spend_of(
+                frame,
+                run_id=context.run.run_id,
+                asset="adaptive_runs",
+                partition=dataset,
+                model=",".join(config.models),
+                candidate=",".join(sorted(set(frame["candidate"]))),
+                dataset=dataset,
+                experiments=name,
+            ),
+        )
+        summary = run.outcome.summary()
+        report = run.markdown() + "\n\n" + markdown_table(run.outcome.rounds_frame())
+        artifacts.write(report, "reports", dataset, f"adaptive_{name}.md")
+        sections.append(report)
+        if run.outcome.stopped:
+            context.log.warning(f"{name}: partial, {run.outcome.stopped}")
+        metadata[f"{name}/decision"] = str(summary["verdict"])
+        metadata[f"{name}/winner"] = str(summary["winner"] or "none")
+        metadata[f"{name}/calls"] = int(summary["calls"])
+        metadata[f"{name}/grid_calls"] = int(summary["grid_calls"])
+        metadata[f"{name}/call_fraction"] = float(summary["call_fraction"])
+        metadata[f"{name}/same_as_grid"] = str(summary["same_as_grid"])
+        metadata[f"{name}/partial"] = bool(run.outcome.stopped)
+        tracking.log(
+            CandidateRun(
+                experiment=name,
+                partition=f"adaptive|{dataset}",
+                name=f"{name} (adaptive)",
+                params={
+                    "mode": "adaptive",
+                    "strategy": summary["strategy"],
+                    "metric": run.metric,
+                    "round_size": config.adaptive.round_size,
+                    "delta": config.adaptive.delta,
+                    "alpha": config.alpha,
+                    "dataset": dataset,
+                },
+                metrics={
+                    "calls": float(summary["calls"]),
+                    "grid_calls": float(summary["grid_calls"]),
+                    "call_fraction": float(summary["call_fraction"]),
+                    "rounds": float(summary["rounds"]),
+                    **{f"mean/{a.replace('@', ':')}": v for a, v in run.outcome.means.items()},
+                },
+                tags={
+                    "dagster.run_id": context.run.run_id,
+                    "llmlab.kind": "adaptive",
+                    "llmlab.decision": str(summary["verdict"]),
+                    "llmlab.winner": str(summary["winner"] or "none"),
+                    "llmlab.same_as_grid": str(summary["same_as_grid"]),
+                    **({"llmlab.git_sha": sha} if (sha := the_lab.git_sha()) else {}),
+                },
+                files={"adaptive.md": report},
+            )
+        )
+    out = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVALUATION_COLUMNS)
+    )
+    yield dg.Output(
+        out,
+        metadata={
+            "dagster/row_count": len(out),
+            **metadata,
+            "report": dg.MetadataValue.md("\n\n".join(sections)),
+        },
+    )

@@ -1,0 +1,76 @@
+"""Budgets stop spending before the cap; circuit breakers fail fast and recover (simulator)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import pytest
+
+from llmlab_pipelines.engine import Budget, Engine, GenerationRequest, ResponseCache
+from llmlab_pipelines.lab import GenerationParams, ModelConfig
+from llmlab_pipelines.testing import Simulator, SimulatorConfig, arithmetic_responder
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-sim-not-a-real-key-000")
+
+
+def requests_for(sim: Simulator, n: int, **config: object) -> list[GenerationRequest]:
+    model = ModelConfig(model="openai/sim", api_base=sim.base_url, **config)  # type: ignore[arg-type]
+    return [
+        GenerationRequest(
+            f"q{i}", 0, f"q{i}: what is {i} + 1?", "sim", model, GenerationParams(max_tokens=8)
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_budget_stops_the_run_and_a_raised_one_continues(tmp_path: Path) -> None:
+    priced = {"input_cost_per_token": 1e-4, "output_cost_per_token": 1e-3, "concurrency": 8}
+    with Simulator(SimulatorConfig(responder=arithmetic_responder, latency_s=0.01)) as sim:
+        requests = requests_for(sim, 100, **priced)
+        budget = Budget(0.1, label="experiment 'arith' run budget")
+        first = Engine(cache=ResponseCache(tmp_path / "cache"), budget=budget).run(requests)
+        made = sim.total_requests
+        done = [r for r in first if r.ok]
+        refused = [r for r in first if r.error_type == "budget"]
+        assert done and refused and len(done) + len(refused) == 100
+        assert made == len(done)  # a refused call is never sent
+        assert budget.spent_usd <= budget.limit_usd  # never overshot
+        assert budget.spent_usd == pytest.approx(sum(r.cost_usd for r in done))
+        assert "experiment 'arith' run budget of $0.1000 reached" in (refused[0].error or "")
+        assert "raise the budget and re-run" in (refused[0].error or "")
+
+        again = Engine(cache=ResponseCache(tmp_path / "cache"), budget=Budget(1.0)).run(requests)
+        assert all(r.ok for r in again)
+        assert sim.total_requests - made == len(refused)  # only what was missing; nothing twice
+
+
+def test_the_breaker_opens_fails_fast_and_closes_after_a_probe() -> None:
+    with Simulator(SimulatorConfig(responder=arithmetic_responder, rate_5xx=1.0)) as sim:
+        settings = {
+            "concurrency": 1,
+            "max_retries": 0,
+            "breaker_threshold": 3,
+            "breaker_cooldown_s": 0.3,
+        }
+        engine = Engine(backoff_base=0.0)
+        down = engine.run(requests_for(sim, 10, **settings))
+        assert sim.total_requests == 3  # then the breaker opened: 7 calls never sent
+        assert [r.error_type for r in down].count("circuit_open") == 7
+        assert "circuit breaker open for openai/sim after 3 consecutive failures" in (
+            down[-1].error or ""
+        )
+        [state] = engine.breakers().values()
+        assert state["state"] == "open" and state["times_opened"] == 1
+
+        sim.config = dataclasses.replace(sim.config, rate_5xx=0.0)  # the provider recovers
+        time.sleep(0.35)
+        up = engine.run(requests_for(sim, 5, **settings))
+        assert all(r.ok for r in up)
+        [state] = engine.breakers().values()
+        assert state["state"] == "closed"
+        assert [e.split(":")[0] for e in state["events"]] == ["open", "half-open", "closed"]
