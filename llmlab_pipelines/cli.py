@@ -85,6 +85,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    """Optimize an experiment's seed prompt and print the verdict."""
+    from .lab import LabError, load_lab
+    from .runner import RunFailed, run_lab
+
+    try:
+        lab = load_lab(_lab_dir(args.lab))
+        summary = run_lab(
+            lab,
+            experiments=[],
+            optimize=[args.experiment],
+            limit=args.limit,
+            cache=args.cache,
+            progress_bar=True,
+        )
+    except (LabError, RunFailed) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    info = summary.optimizations.get(args.experiment, {})
+    print(f"{args.experiment}: {info.get('verdict', 'no result')}")
+    if info.get("written") not in (None, "-"):
+        print(
+            f"winner written to {info['written']}"
+            + (f" (branch {info['branch']})" if info.get("branch") not in (None, "-") else "")
+        )
+    print(f"report: {summary.reports.get(args.experiment, '-')}")
+    return 0
+
+
 def cmd_gate(args: argparse.Namespace) -> int:
     """Run one experiment and its regression gate; exit 1 on a regression (for a lab's CI)."""
     from .lab import LabError, load_lab
@@ -243,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("validate", cmd_validate, "check a lab and list every problem"),
         ("run", cmd_run, "materialize the lab and print the leaderboard"),
         ("gate", cmd_gate, "run an experiment's regression gate; exit 1 on a regression"),
+        ("optimize", cmd_optimize, "propose, test and confirm a better prompt"),
         ("ui", cmd_ui, "open the Dagster UI on this project"),
     ):
         command = sub.add_parser(name, help=text)
@@ -266,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--experiment", required=True, help="the experiment whose gate to run")
     gate.add_argument("--limit", type=int, help="at most this many items per dataset")
     gate.add_argument("--cache", choices=["use", "refresh", "off"], default="use")
+    opt = sub.choices["optimize"]
+    opt.add_argument("--experiment", required=True, help="whose seed prompt to optimize")
+    opt.add_argument("--limit", type=int, help="at most this many items of the dataset")
+    opt.add_argument("--cache", choices=["use", "refresh", "off"], default="use")
     ui = sub.choices["ui"]
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

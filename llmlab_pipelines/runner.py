@@ -39,6 +39,7 @@ class RunSummary:
     dagster_runs: list[str] = field(default_factory=list)
     checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
     adaptive: dict[str, dict[str, object]] = field(default_factory=dict)
+    optimizations: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def check(self, name: str) -> list[dg.AssetCheckEvaluation]:
         """Every evaluation of one asset check, in run order."""
@@ -99,6 +100,7 @@ def run_lab(
     log_level: str = "INFO",
     cache: str = "use",
     progress_bar: bool = False,
+    optimize: Iterable[str] = (),
 ) -> RunSummary:
     """Datasets, then each candidate x dataset, then comparisons and leaderboards.
 
@@ -112,8 +114,9 @@ def run_lab(
         log_level: Dagster's console log level (DEBUG shows every event).
         cache: The response cache mode (use, refresh, off).
         progress_bar: Draw a terminal progress bar while generating.
+        optimize: Also optimize these experiments' prompts (``mode: optimize`` ones always are).
     """
-    names = list(experiments or lab.experiments)
+    names = list(lab.experiments) if experiments is None else list(experiments)
     for name in names:
         lab.experiment(name)  # a typo fails here, with a suggestion
     instance = instance or dagster_instance()
@@ -127,7 +130,11 @@ def run_lab(
     summary = RunSummary()
 
     def step(
-        selection: list[str], key: str | None, what: str, tags: dict[str, str] | None = None
+        selection: list[str],
+        key: str | None,
+        what: str,
+        tags: dict[str, str] | None = None,
+        ops: dict[str, object] | None = None,
     ) -> dg.ExecuteInProcessResult:
         echo(f"→ {what}")
         result = dg.materialize(
@@ -137,7 +144,10 @@ def run_lab(
             instance=instance,
             resources=res,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": log_level}}},
+                **({"ops": ops} if ops else {}),
+            },
             tags={"llmlab/source": "cli", **(tags or {})},
         )
         summary.dagster_runs.append(result.run_id)
@@ -163,7 +173,13 @@ def run_lab(
     adaptive = sorted(
         {lab.experiment(n).dataset for n in names if lab.experiment(n).mode == "adaptive"}
     )
-    for dataset in sorted({*datasets, *adaptive}):
+    to_optimize = list(
+        dict.fromkeys([*optimize, *(n for n in names if lab.experiment(n).mode == "optimize")])
+    )
+    for name in to_optimize:
+        lab.experiment(name)
+    optimized = sorted({lab.experiment(n).dataset for n in to_optimize})
+    for dataset in sorted({*datasets, *adaptive, *optimized}):
         step(["eval_datasets"], dataset, f"dataset {dataset}")
     base_llm = res["llm"]
     # an experiment's budget_usd holds for this whole run, across its partitions
@@ -220,5 +236,28 @@ def run_lab(
                     summary.reports[name] = str(
                         store.path("reports", dataset, f"adaptive_{name}.md")
                     )
+    for dataset in optimized:  # one round per Dagster run, as the sensor chains them in the UI
+        pending = [n for n in to_optimize if lab.experiment(n).dataset == dataset]
+        most = max(lab.experiment(n).optimize.rounds for n in pending) + 1
+        for _ in range(most):
+            result = step(
+                ["prompt_optimization"],
+                dataset,
+                f"prompt optimization on {dataset}",
+                ops={"prompt_optimization": {"config": {"experiments": pending}}},
+            )
+            for mat in result.asset_materializations_for_node("prompt_optimization"):
+                meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+                for name in pending:
+                    summary.optimizations[name] = {
+                        k.split("/", 1)[1]: v for k, v in meta.items() if k.startswith(f"{name}/")
+                    }
+                    if isinstance(store, ArtifactStore):
+                        summary.reports[name] = str(
+                            store.path("reports", dataset, f"optimize_{name}.md")
+                        )
+            pending = [n for n in pending if not summary.optimizations[n].get("finished")]
+            if not pending:
+                break
     step(["costs"], None, "costs")
     return summary

@@ -30,6 +30,7 @@ def test_definitions_resolve() -> None:
         "pairwise",
         "costs",
         "adaptive_runs",
+        "prompt_optimization",
     }
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"eval_datasets_job", "generations_job", "analysis_job", "nightly_job"} <= jobs

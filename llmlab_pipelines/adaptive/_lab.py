@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import Engine, build_requests
-from ..lab import Lab, PartitionPlan
+from ..lab import Candidate, Lab, PartitionPlan
 from ..metrics import score_frame
 from ._policies import RoundLog
 from ._run import AdaptiveOutcome, Batch, grid_decision, make_policy, resolve_strategy, run_adaptive
@@ -113,49 +113,25 @@ def run_lab_experiment(
         margin=settings.margin,
         seed=settings.seed,
     )
-    judge = _judge_of(lab, metric)
     rows: list[dict[str, Any]] = []
 
     def evaluate(plan: dict[str, list[int]]) -> Batch:
-        requests, owners = [], []
-        for label, positions in plan.items():
-            cand = by_label[label]
-            subset = [records[int(order[p])] for p in positions]
-            made = build_requests(lab, PartitionPlan(cand, config.dataset, 1, None), subset)
-            requests.extend(made)
-            owners.extend((label, p) for p in positions)
-        results = engine.run(requests)
-        frame = pd.DataFrame([r.row() for r in results])
-        frame["candidate"] = [o[0] for o in owners]
-        frame["position"] = [o[1] for o in owners]
-        done = frame[frame["error_type"] != "budget"].copy()
-        scored = _score(lab, metric, judge, done, records, judge_engine_for)
-        stopped = frame.loc[frame["error_type"] == "budget", "error"]
+        picked = {
+            label: [(p, records[int(order[p])]) for p in positions]
+            for label, positions in plan.items()
+        }
+        scored, stopped = score_candidates(
+            lab, config.dataset, metric, by_label, picked, engine, judge_engine_for
+        )
         round_no = len(policy.rounds) + 1
-        for row in scored.itertuples(index=False):
-            rows.append(
-                {
-                    "experiment": experiment,
-                    "round": round_no,
-                    "candidate": row.candidate,
-                    "item_id": str(row.item_id),
-                    "position": int(row.position),
-                    "output": row.output,
-                    "score": float(row.score),
-                    "error_type": row.error_type,
-                    "cached": bool(row.cached),
-                    "prompt_tokens": int(row.prompt_tokens),
-                    "completion_tokens": int(row.completion_tokens),
-                    "cost_usd": float(row.cost_usd),
-                }
-            )
+        rows.extend(evaluation_rows(scored, experiment, round_no))
         scores: dict[str, dict[int, float]] = {}
         for row in scored.itertuples(index=False):
             scores.setdefault(row.candidate, {})[int(row.position)] = float(row.score)
-        if len(stopped):  # keep only items every candidate of the round finished
+        if stopped:  # keep only items every candidate of the round finished
             common = set.intersection(*(set(v) for v in scores.values())) if scores else set()
             scores = {a: {p: v for p, v in s.items() if p in common} for a, s in scores.items()}
-        return Batch(scores, stopped=str(stopped.iloc[0]) if len(stopped) else None)
+        return Batch(scores, stopped=stopped)
 
     outcome = run_adaptive(policy, evaluate, on_round)
     if grid_scores:
@@ -165,6 +141,59 @@ def run_lab_experiment(
                 strategy, table, alpha=config.alpha, margin=settings.margin
             )
     return AdaptiveRun(experiment, metric, outcome, pd.DataFrame(rows, columns=EVALUATION_COLUMNS))
+
+
+def score_candidates(
+    lab: Lab,
+    dataset: str,
+    metric: str,
+    by_label: dict[str, Candidate],
+    picked: dict[str, list[tuple[int, dict[str, Any]]]],
+    engine: Engine,
+    judge_engine_for: Callable[[str], Engine] | None = None,
+) -> tuple[pd.DataFrame, str | None]:
+    """Generate and score ``candidate label -> [(position, record)]`` in one engine run.
+
+    Returns:
+        One row per finished evaluation (``candidate``, ``position``, ``score`` and the
+        generation's columns), and the reason calls were refused (a budget), if any.
+    """
+    requests, owners = [], []
+    for label, items in picked.items():
+        plan = PartitionPlan(by_label[label], dataset, 1, None)
+        requests.extend(build_requests(lab, plan, [r for _, r in items]))
+        owners.extend((label, p) for p, _ in items)
+    if not requests:
+        return pd.DataFrame(columns=["candidate", "position", "score"]), None
+    frame = pd.DataFrame([r.row() for r in engine.run(requests)])
+    frame["candidate"] = [o[0] for o in owners]
+    frame["position"] = [o[1] for o in owners]
+    refused = frame.loc[frame["error_type"] == "budget", "error"]
+    done = frame[frame["error_type"] != "budget"].copy()
+    records = [r for items in picked.values() for _, r in items]
+    scored = _score(lab, metric, _judge_of(lab, metric), done, records, judge_engine_for)
+    return scored, (str(refused.iloc[0]) if len(refused) else None)
+
+
+def evaluation_rows(scored: pd.DataFrame, experiment: str, round_no: int) -> list[dict[str, Any]]:
+    """Rows of the evaluations table (:data:`EVALUATION_COLUMNS`)."""
+    return [
+        {
+            "experiment": experiment,
+            "round": round_no,
+            "candidate": row.candidate,
+            "item_id": str(row.item_id),
+            "position": int(row.position),
+            "output": row.output,
+            "score": float(row.score),
+            "error_type": row.error_type,
+            "cached": bool(row.cached),
+            "prompt_tokens": int(row.prompt_tokens),
+            "completion_tokens": int(row.completion_tokens),
+            "cost_usd": float(row.cost_usd),
+        }
+        for row in scored.itertuples(index=False)
+    ]
 
 
 def _judge_of(lab: Lab, metric: str) -> str | None:

@@ -9,6 +9,7 @@ from .datasets import eval_datasets
 from .generations import generations
 from .judges import judge_agreement, judge_scores, pairwise
 from .nightly import nightly_scores
+from .optimize import prompt_optimization
 from .promoted import promoted
 from .reports import leaderboard
 from .scores import scores
@@ -26,6 +27,7 @@ ALL_ASSETS = [
     nightly_scores,
     costs,
     adaptive_runs,
+    prompt_optimization,
 ]
 
 __all__ = [
@@ -41,5 +43,6 @@ __all__ = [
     "nightly_scores",
     "pairwise",
     "promoted",
+    "prompt_optimization",
     "scores",
 ]

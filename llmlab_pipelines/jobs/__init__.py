@@ -47,6 +47,14 @@ adaptive_job = dg.define_asset_job(
     tags={"llmlab/kind": "adaptive"},
 )
 
+optimize_job = dg.define_asset_job(
+    "optimize_job",
+    selection=dg.AssetSelection.assets("prompt_optimization"),
+    description="Prompt optimization on one dataset: rounds of proposals tested on a training "
+    "split, the winner confirmed on a held-out split and written back to the lab.",
+    tags={"llmlab/kind": "optimize"},
+)
+
 ALL_JOBS = [
     eval_datasets_job,
     generations_job,
@@ -54,6 +62,7 @@ ALL_JOBS = [
     nightly_job,
     costs_job,
     adaptive_job,
+    optimize_job,
 ]
 
 __all__ = [
@@ -64,4 +73,5 @@ __all__ = [
     "eval_datasets_job",
     "generations_job",
     "nightly_job",
+    "optimize_job",
 ]

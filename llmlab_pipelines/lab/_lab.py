@@ -165,8 +165,8 @@ class Lab:
         plans: dict[tuple[str, str], PartitionPlan] = {}
         for name in self.experiments if experiments is None else experiments:
             config = self.experiment(name)
-            if config.mode == "adaptive":
-                continue  # its calls are made round by round by the adaptive asset
+            if config.mode != "grid":
+                continue  # adaptive and optimize experiments make their calls in rounds
             for cand in self.candidates(name):
                 key = (cand.key, config.dataset)
                 old = plans.get(key)
@@ -539,8 +539,13 @@ def _check_raw_references(
                     key=f"{kind}[{index}]",
                 )
     dataset, prompts = raw.get("dataset"), raw.get("prompts")
-    if dataset in lab.datasets and isinstance(prompts, list):
-        _check_variables(lab, str(dataset), [p for p in prompts if p in lab.prompts], issues)
+    if isinstance(dataset, str) and dataset in lab.datasets and isinstance(prompts, list):
+        _check_variables(
+            lab,
+            str(dataset),
+            [p for p in prompts if isinstance(p, str) and p in lab.prompts],
+            issues,
+        )
 
 
 def _check_experiment(
@@ -592,6 +597,8 @@ def _check_experiment(
         _check_gate(lab, name, config, add)
     if config.mode == "adaptive":
         _check_adaptive(lab, name, config, add)
+    if config.mode == "optimize" or config.optimize != type(config.optimize)():
+        _check_optimize(lab, config, add)
     if check_datasets and config.dataset in lab.datasets:
         _check_fields(lab, config, add, issues)
     return len(issues.issues) == before
@@ -638,6 +645,23 @@ def _check_adaptive(lab: Lab, name: str, config: ExperimentConfig, add: Any) -> 
         )
     if config.gate is not None:
         add(("gate",), "a regression gate needs the full grid; it can't use mode: adaptive")
+
+
+def _check_optimize(lab: Lab, config: ExperimentConfig, add: Any) -> None:
+    settings = config.optimize
+    if settings.optimizer is not None and settings.optimizer not in lab.models:
+        add(("optimize", "optimizer"), unknown("model", settings.optimizer, lab.models))
+    if settings.seed_prompt is not None and settings.seed_prompt not in config.prompts:
+        add(
+            ("optimize", "seed_prompt"),
+            f"seed_prompt {settings.seed_prompt!r} is not one of prompts {config.prompts}",
+        )
+    metric = lab.metrics.get(config.metric)
+    if metric is not None and metric.source is not None:
+        add(
+            ("primary_metric",),
+            f"optimization improves a score in [0, 1]; {metric.name!r} is not one",
+        )
 
 
 def _check_gate(lab: Lab, name: str, config: ExperimentConfig, add: Any) -> None:

@@ -144,6 +144,31 @@ class AdaptiveConfig(BaseModel):
     seed: int = Field(default=0, description="Order of the items and Thompson's draws")
 
 
+class OptimizeConfig(BaseModel):
+    """``optimize:`` in an experiment with ``mode: optimize`` (or for ``llmlab optimize``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    optimizer: str | None = Field(
+        default=None, description="models.yaml entry that writes variants (default: the first)"
+    )
+    seed_prompt: str | None = Field(default=None, description="Default: the first prompt")
+    variants: int = Field(default=4, ge=1, le=20, description="Proposals per round")
+    rounds: int = Field(default=3, ge=1, le=50)
+    keep: int = Field(default=2, ge=1, le=10, description="Best prompts that seed the next round")
+    train_fraction: float = Field(default=0.5, ge=0.1, le=0.9)
+    max_items: int | None = Field(default=None, gt=0, description="Default: the whole dataset")
+    failures_shown: int = Field(default=5, ge=0, le=50)
+    round_size: int = Field(default=20, ge=1, le=100_000)
+    delta: float = Field(
+        default=0.1, gt=0, lt=1, description="Elimination error on the train split"
+    )
+    max_tokens: int = Field(default=400, gt=0, le=100_000, description="Per proposal")
+    temperature: float = Field(default=0.9, ge=0, le=2)
+    seed: int = 0
+    write_back: bool = Field(default=True, description="Write a confirmed winner into prompts/")
+
+
 class ExperimentConfig(BaseModel):
     """One ``experiments/<name>.yaml``."""
 
@@ -168,15 +193,18 @@ class ExperimentConfig(BaseModel):
     )
     gate: GateConfig | None = None
     nightly: bool = Field(default=False, description="Part of the nightly benchmark")
-    mode: Literal["grid", "adaptive"] = Field(
-        default="grid", description="grid: every candidate on every item; adaptive: in rounds"
+    mode: Literal["grid", "adaptive", "optimize"] = Field(
+        default="grid",
+        description="grid: every candidate on every item; adaptive: in rounds; optimize: "
+        "propose and test better prompts",
     )
     adaptive: AdaptiveConfig = Field(default_factory=AdaptiveConfig)
+    optimize: OptimizeConfig = Field(default_factory=OptimizeConfig)
 
     @model_validator(mode="after")
     def _adaptive_fits(self) -> ExperimentConfig:
-        if self.mode == "adaptive" and self.repeats != 1:
-            raise ValueError("mode: adaptive evaluates each item once; set repeats: 1")
+        if self.mode != "grid" and self.repeats != 1:
+            raise ValueError(f"mode: {self.mode} evaluates each item once; set repeats: 1")
         if self.mode == "adaptive" and self.adaptive.metric not in (None, *self.metrics):
             raise ValueError(
                 f"adaptive.metric {self.adaptive.metric!r} is not one of metrics: {self.metrics}"

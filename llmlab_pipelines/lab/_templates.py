@@ -70,6 +70,38 @@ class Prompt:
             ) from None
 
 
+def prompt_from_source(
+    env: ImmutableSandboxedEnvironment, name: str, source: str, path: Path
+) -> Prompt:
+    """Compile a template held as text (a proposed variant); ``path`` is where it would live.
+
+    Raises:
+        LabError: on a syntax error (with its line) or a template over the size limit.
+    """
+    raw = source.encode("utf-8")
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        raise LabError.single(
+            name, f"template is {len(raw):,} bytes; the limit is {MAX_TEMPLATE_BYTES:,}"
+        )
+    try:
+        ast = env.parse(source)
+        template = env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise LabError.single(
+            name, f"template syntax error: {exc.message}", line=exc.lineno
+        ) from None
+    variables = frozenset(meta.find_undeclared_variables(ast)) - BUILTIN_VARIABLES
+    return Prompt(
+        name=name,
+        path=path,
+        display=name,
+        source=source,
+        hash=hashlib.sha256(raw).hexdigest(),
+        variables=variables,
+        _template=template,
+    )
+
+
 def load_prompt(env: ImmutableSandboxedEnvironment, path: Path, display: str) -> Prompt:
     """Compile one template file.
 

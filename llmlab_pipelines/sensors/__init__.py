@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from .git_commits import lab_git_sensor
 from .lab_partitions import lab_partitions_sensor
+from .optimization_rounds import next_round_request, optimization_rounds_sensor
 from .run_failures import run_failure_summary
 
-ALL_SENSORS = [lab_partitions_sensor, lab_git_sensor, run_failure_summary]
+ALL_SENSORS = [
+    lab_partitions_sensor,
+    lab_git_sensor,
+    run_failure_summary,
+    optimization_rounds_sensor,
+]
 
-__all__ = ["ALL_SENSORS", "lab_git_sensor", "lab_partitions_sensor", "run_failure_summary"]
+__all__ = [
+    "ALL_SENSORS",
+    "lab_git_sensor",
+    "lab_partitions_sensor",
+    "next_round_request",
+    "optimization_rounds_sensor",
+    "run_failure_summary",
+]

@@ -120,6 +120,7 @@ def test_the_browser_sees_the_graph_and_the_leaderboard(
             "pairwise",
             "costs",
             "adaptive_runs",
+            "prompt_optimization",
         }
         unpartitioned = {
             "/".join(n["assetKey"]["path"]) for n in nodes if not n["partitionDefinition"]

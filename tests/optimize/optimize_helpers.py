@@ -1,0 +1,80 @@
+"""A lab and a scripted optimizer for the optimization tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from llmlab_pipelines.testing import Simulator, arithmetic_responder
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = "Question: {{ question }}\nFirst work out 0 + 0.\nAnswer:"  # answers 0: mostly wrong
+BEST = "Question: {{ question }}\nAnswer:"  # the simulator then answers the sum: all right
+
+SCRIPT = {
+    1: "Drop the distracting sum so the model answers the question.\nTEMPLATE:\n"
+    + BEST
+    + "\n### END",
+    2: "Add a second sum for practice.\nTEMPLATE:\nQuestion: {{ question }} Also 5 + 5?\n"
+    "Answer:\n### END",
+    3: "I think the prompt is fine as it is.",  # no template: refused
+    4: "Show the answer as a hint.\nTEMPLATE:\nQ: {{ question }} (hint: {{ expected }})\n"
+    "A:\n### END",  # reads the answer: refused
+}
+
+
+def scripted_optimizer(prompt: str) -> str:
+    """Optimizer replies by proposal number; task prompts are answered like arithmetic."""
+    found = re.search(r"write improved template number (\d+)", prompt)
+    if found:
+        return SCRIPT.get(int(found.group(1)), "no idea")
+    return arithmetic_responder(prompt)
+
+
+def coin_responder(prompt: str) -> str:
+    """Right half of the time, decided by a hash of the prompt: every variant is as good as
+    the seed, and any variant's lead on the training split is luck."""
+    found = re.search(r"write improved template number (\d+)", prompt)
+    if found:
+        salt = hashlib.sha256(prompt.encode()).hexdigest()[:6]
+        return (
+            f"Reword it (variant {salt}).\nTEMPLATE:\nQuestion ({salt}, #{found.group(1)}): "
+            "{{ question }}\nAnswer:\n### END"
+        )
+    right = int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 2 == 0
+    question = re.search(r"What is ([^?]+)\?", prompt)  # the item's own sum, whatever else
+    return arithmetic_responder(question.group(1)) if right and question else "-1"
+
+
+def distinct_sums(n: int) -> str:
+    """``n`` items with distinct questions (the sample set repeats some: 95 distinct of 200)."""
+    rows = [
+        json.dumps(
+            {"id": f"s{k:04d}", "question": f"What is {k} + {k % 7}?", "expected": str(k + k % 7)}
+        )
+        for k in range(n)
+    ]
+    return "\n".join(rows) + "\n"
+
+
+def make_lab(
+    root: Path, sim: Simulator, optimize: str, items: int = 200, distinct: bool = False
+) -> Path:
+    for folder in ("prompts", "datasets", "experiments"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "models.yaml").write_text(
+        f"sim:\n  model: openai/sim\n  api_base: {sim.base_url}\n  api_key_env: SIM_API_KEY\n"
+        "  max_tokens: 8\n  concurrency: 16\n"
+    )
+    (root / "prompts" / "seed.jinja").write_text(SEED)
+    lines = (ROOT / "lab" / "datasets" / "arithmetic.jsonl").read_text().splitlines()[:items]
+    (root / "datasets" / "arithmetic.jsonl").write_text(
+        distinct_sums(items) if distinct else "\n".join(lines) + "\n"
+    )
+    (root / "experiments" / "tune.yaml").write_text(
+        "dataset: arithmetic\nprompts: [seed]\nmodels: [sim]\nmetrics: [numeric_match]\n"
+        f"mode: optimize\noptimize:\n{optimize}"
+    )
+    return root

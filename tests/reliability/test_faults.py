@@ -1,0 +1,153 @@
+"""Faults against real processes: a `kill -9` mid-run, a provider storm. Whatever happens,
+finished work stays saved, re-runs do not pay twice, and failures say why."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from llmlab_pipelines.lab import load_lab
+from llmlab_pipelines.runner import RunFailed, run_lab
+from llmlab_pipelines.settings import get_settings
+from llmlab_pipelines.testing import Simulator, SimulatorConfig, arithmetic_responder
+
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
+ROOT = Path(__file__).resolve().parents[2]
+CONCURRENCY = 8
+CHILD = (
+    "import sys\nfrom llmlab_pipelines.cli import main\n"
+    "raise SystemExit(main(['run', '--lab', sys.argv[1]]))\n"
+)
+
+
+def sim_lab(root: Path, sim: Simulator, n: int = 200) -> Path:
+    for folder in ("prompts", "datasets", "experiments"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "models.yaml").write_text(
+        f"sim:\n  model: openai/sim\n  api_base: {sim.base_url}\n  api_key_env: SIM_API_KEY\n"
+        f"  temperature: 0\n  max_tokens: 8\n  concurrency: {CONCURRENCY}\n  max_retries: 6\n"
+    )
+    for name in ("zero_shot", "few_shot"):
+        (root / "prompts" / f"{name}.jinja").write_text(
+            (ROOT / "lab" / "prompts" / f"{name}.jinja").read_text()
+        )
+    lines = (ROOT / "lab" / "datasets" / "arithmetic.jsonl").read_text().splitlines()[:n]
+    (root / "datasets" / "arithmetic.jsonl").write_text("\n".join(lines) + "\n")
+    (root / "experiments" / "arith.yaml").write_text(
+        "dataset: arithmetic\nprompts: [zero_shot, few_shot]\nmodels: [sim]\n"
+        "metrics: [numeric_match]\nbaseline: zero_shot@sim\n"
+    )
+    return root
+
+
+def distinct_prompts(root: Path) -> set[str]:
+    lab = load_lab(root)
+    return {
+        lab.prompts[c.prompt].render(r)
+        for c in lab.candidates("arith")
+        for r in lab.datasets["arithmetic"].records
+    }
+
+
+def generations_files() -> list[Path]:
+    return sorted((Path(get_settings().artifacts) / "generations").rglob("*.parquet"))
+
+
+def test_kill_9_during_generations_then_rerun_every_row_once_no_double_pay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_API_KEY", "sk-sim-not-secret")
+    with Simulator(SimulatorConfig(latency_s=0.05, responder=arithmetic_responder)) as sim:
+        root = sim_lab(tmp_path / "lab", sim)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(root)],
+            env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while sim.total_successes < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        paid_before = sim.total_successes
+        distinct = distinct_prompts(root)
+        assert 40 <= paid_before < len(distinct), "the run must die mid-generations"
+
+        summary = run_lab(load_lab(root), echo=lambda _: None)
+        assert set(summary.leaderboards) == {"arith"}
+        twice = [p for p in distinct if sim.successes(p) > 1]
+        assert all(sim.successes(p) >= 1 for p in distinct)
+        # only calls in flight at the kill can be paid twice (the provider answered, the
+        # killed process never heard back)
+        assert len(twice) <= CONCURRENCY
+        files = generations_files()
+        assert len(files) == 2
+        for file in files:
+            frame = pd.read_parquet(file)  # readable: writes are atomic
+            assert len(frame) == 200 and not frame.duplicated(["item_id", "repeat"]).any()
+            assert frame["error"].isna().all()
+        client = MlflowClient(get_settings().mlflow_uri)
+        experiment = client.get_experiment_by_name("arith")
+        assert experiment is not None
+        runs = client.search_runs([experiment.experiment_id])
+        children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+        assert len(children) == 2  # one per candidate: the killed run left no half-logged copy
+
+
+def test_a_provider_storm_fails_clearly_keeps_rows_and_the_calm_rerun_pays_only_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_API_KEY", "sk-sim-not-secret")
+    storm = SimulatorConfig(
+        responder=arithmetic_responder,
+        rate_429=0.5,
+        retry_after_s=0.01,
+        rate_5xx=0.2,
+        rate_malformed=0.1,
+        rate_empty=0.05,
+        seed=7,
+    )
+    with Simulator(storm) as sim:
+        root = sim_lab(tmp_path / "lab", sim, n=80)
+        lines = root / "models.yaml"
+        lines.write_text(lines.read_text().replace("max_retries: 6", "max_retries: 1"))
+        try:
+            run_lab(load_lab(root), echo=lambda _: None)
+            failed = None
+        except RunFailed as exc:
+            failed = str(exc)
+        frames = [pd.read_parquet(f) for f in generations_files()]
+        assert frames, "the storm run saved its rows"
+        errors = pd.concat(frames)
+        errors = errors[errors["error"].notna()]
+        if failed is not None:  # a clear reason: the rate and the kinds of error
+            assert "error rate" in failed and any(
+                kind in failed
+                for kind in ("rate_limit", "server", "malformed", "empty", "connection")
+            ), failed
+        assert all(len(f) == 80 for f in frames)  # every row there, failed ones say why
+        assert errors["error_type"].notna().all()
+
+        sim.config = dataclasses.replace(  # the storm passes
+            sim.config, rate_429=0.0, rate_5xx=0.0, rate_malformed=0.0, rate_empty=0.0
+        )
+        before = sim.total_successes
+        summary = run_lab(load_lab(root), echo=lambda _: None)
+        assert set(summary.leaderboards) == {"arith"}
+        assert all(pd.read_parquet(f)["error"].isna().all() for f in generations_files())
+        # the calm re-run asks only what the storm left unanswered (failed rows, partitions it
+        # never reached), once per distinct prompt; nothing that already had its answer
+        answered = set(pd.concat(frames).query("error.isna()", engine="python")["prompt"])
+        wanted = distinct_prompts(root) - answered
+        assert sim.total_successes - before == len(wanted) > 0
