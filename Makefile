@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: env browser demo test test-fast lint ui validate bench clean
+.PHONY: env browser demo test test-fast test-reliability lint ui validate bench clean
 
 env:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -27,6 +27,9 @@ browser:
 test: env browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+
+test-reliability: env
+	$(VENV)/bin/pytest -q -m reliability
 
 test-fast: env
 	$(VENV)/bin/pytest -q -m "not slow and not integration"

@@ -17,6 +17,7 @@ from .lab import Lab
 from .partition_sync import missing_partitions
 from .partitions import candidate_partitions, dataset_partitions, generation_key
 from .resources import ArtifactStore, LabResource, LLMResource
+from .secrets import redact
 from .settings import get_settings
 
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
@@ -58,16 +59,29 @@ def dagster_instance() -> dg.DagsterInstance:
 
 
 def register_partitions(instance: dg.DagsterInstance, lab: Lab) -> None:
-    """Add the lab's dataset and candidate partitions the instance does not know yet."""
-    delta = missing_partitions(
-        lab,
-        set(instance.get_dynamic_partitions(dataset_partitions.name)),
-        set(instance.get_dynamic_partitions(candidate_partitions.name)),
-    )
-    if delta.datasets:
-        instance.add_dynamic_partitions(dataset_partitions.name, delta.datasets)
-    if delta.candidates:
-        instance.add_dynamic_partitions(candidate_partitions.name, delta.candidates)
+    """Add the lab's dataset and candidate partitions the instance does not know yet.
+
+    Two runs starting at once would both add the same keys (a unique-key violation): on this
+    machine they take turns; across machines, the loser re-reads and adds only what is missing.
+    """
+    from .locks import partition_lock
+
+    with partition_lock(f"dagster-partitions|{get_settings().dagster_home}"):
+        for attempt in range(3):
+            delta = missing_partitions(
+                lab,
+                set(instance.get_dynamic_partitions(dataset_partitions.name)),
+                set(instance.get_dynamic_partitions(candidate_partitions.name)),
+            )
+            try:
+                if delta.datasets:
+                    instance.add_dynamic_partitions(dataset_partitions.name, delta.datasets)
+                if delta.candidates:
+                    instance.add_dynamic_partitions(candidate_partitions.name, delta.candidates)
+                return
+            except Exception:  # another process added some of them first
+                if attempt == 2:
+                    raise
 
 
 def run_tags(lab: Lab, model_name: str) -> dict[str, str]:
@@ -81,6 +95,17 @@ def run_tags(lab: Lab, model_name: str) -> dict[str, str]:
 def provider_of(model: str) -> str:
     """``openai/gpt-4o-mini`` -> ``openai``; a bare model name -> ``openai`` (litellm's default)."""
     return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def _failure_text(error: object) -> str:
+    """A step failure's message and, when it wraps another error, what actually went wrong."""
+    text = str(getattr(error, "message", error)).strip()
+    cause = getattr(error, "cause", None)
+    while cause is not None and getattr(cause, "cause", None) is not None:
+        cause = cause.cause
+    if cause is not None:
+        text += "\ncaused by: " + str(getattr(cause, "message", cause)).strip()
+    return redact(text)
 
 
 def with_budget(llm: LLMResource, budget_usd: float) -> LLMResource:
@@ -154,7 +179,7 @@ def run_lab(
         summary.checks.extend(result.get_asset_check_evaluations())
         if not result.success:
             errors = [
-                e.step_failure_data.error.message.strip()
+                _failure_text(e.step_failure_data.error)
                 for e in result.get_step_failure_events()
                 if e.step_failure_data and e.step_failure_data.error
             ]

@@ -12,6 +12,7 @@ from ..engine import build_requests
 from ..lab import LabError
 from ..lab._quality import frame_records
 from ..ledger import budget_for
+from ..locks import partition_lock
 from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
 from ..report import markdown_table
 from ..resources import LabResource, LLMResource
@@ -64,7 +65,8 @@ def generations(
         on_progress=ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar),
         budget=budget,
     )
-    results = engine.run(requests)
+    with partition_lock(f"generations|{keys[CANDIDATE]}|{keys[DATASET]}", on_wait=context.log.info):
+        results = engine.run(requests)
     prompts = {(r.item_id, r.repeat): r.prompt for r in requests}
     frame = pd.DataFrame([{**r.row(), "prompt": prompts[(r.item_id, r.repeat)]} for r in results])
     ledger.record(

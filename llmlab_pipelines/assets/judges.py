@@ -18,6 +18,7 @@ from ..judges import (
 from ..lab import LabError
 from ..lab._quality import frame_records
 from ..ledger import budget_for
+from ..locks import partition_lock
 from ..partitions import CANDIDATE, DATASET, by_dataset, dataset_partitions, generation_partitions
 from ..report import markdown_table, tables_by_candidate
 from ..resources import LabResource, LLMResource, MLflowTracking
@@ -64,15 +65,16 @@ def judge_scores(
         run_limit=llm.budget_usd,
     )
     try:
-        frame = judge_outputs(
-            the_lab,
-            names,
-            generations,
-            frame_records(eval_datasets),
-            lambda name: llm.engine(
-                on_progress=ProgressLogger(context.log, f"judge {name}"), budget=budget
-            ),
-        )
+        with partition_lock(f"judges|{keys[CANDIDATE]}|{keys[DATASET]}", on_wait=context.log.info):
+            frame = judge_outputs(
+                the_lab,
+                names,
+                generations,
+                frame_records(eval_datasets),
+                lambda name: llm.engine(
+                    on_progress=ProgressLogger(context.log, f"judge {name}"), budget=budget
+                ),
+            )
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None
     ledger.record(

@@ -14,6 +14,7 @@ from ..engine import redact
 from ..settings import get_settings
 
 PARTITION_TAG = "llmlab.partition"
+_READY: set[str] = set()  # SQLite stores this process has seen initialised
 
 
 @dataclass
@@ -39,7 +40,18 @@ class MLflowTracking(dg.ConfigurableResource):
     def _client(self) -> Any:
         from mlflow.tracking import MlflowClient
 
-        return MlflowClient(tracking_uri=self.tracking_uri or get_settings().mlflow_uri)
+        uri = self.tracking_uri or get_settings().mlflow_uri
+        if uri.startswith("sqlite") and uri not in _READY:
+            # the first use of a SQLite store creates and migrates its tables: two processes
+            # doing it at once collide ("table _alembic_tmp_... already exists"); take turns
+            from ..locks import partition_lock
+
+            with partition_lock(f"mlflow-store|{uri}"):
+                client = MlflowClient(tracking_uri=uri)
+                client.search_experiments(max_results=1)
+            _READY.add(uri)
+            return client
+        return MlflowClient(tracking_uri=uri)
 
     def experiment_id(self, client: Any, name: str) -> str:
         """Find or create the MLflow experiment of a lab experiment."""
@@ -105,6 +117,7 @@ class MLflowTracking(dg.ConfigurableResource):
             return None
         import mlflow
 
+        self._client()  # a SQLite store is initialised once, under the lock
         mlflow.set_tracking_uri(self.tracking_uri or get_settings().mlflow_uri)
         try:
             found = mlflow.genai.search_prompts(filter_string=f"name = '{name}'")

@@ -260,7 +260,9 @@ class Simulator:
             counters.request_times.append(now)
             counters.headers_seen.append(auth)
         if cfg.api_key is not None and auth != f"Bearer {cfg.api_key}":
-            return _error(401, "invalid API key", "invalid_request_error")
+            # like some real providers, echo what was sent: the client must redact it
+            given = auth.removeprefix("Bearer ")
+            return _error(401, f"Incorrect API key provided: {given}", "invalid_request_error")
         if body.get("stream"):
             return _error(400, "streaming is not simulated")
         if int(body.get("n") or 1) != 1:

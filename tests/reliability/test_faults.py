@@ -91,6 +91,7 @@ def test_kill_9_during_generations_then_rerun_every_row_once_no_double_pay(
         # only calls in flight at the kill can be paid twice (the provider answered, the
         # killed process never heard back)
         assert len(twice) <= CONCURRENCY
+        print(f"kill -9 after {paid_before} paid calls: {len(twice)} paid twice (in flight)")
         files = generations_files()
         assert len(files) == 2
         for file in files:
@@ -116,12 +117,16 @@ def test_a_provider_storm_fails_clearly_keeps_rows_and_the_calm_rerun_pays_only_
         rate_5xx=0.2,
         rate_malformed=0.1,
         rate_empty=0.05,
+        rate_timeout=0.05,  # hung connections: the reply comes after the client gave up
+        timeout_s=3.0,
         seed=7,
     )
     with Simulator(storm) as sim:
         root = sim_lab(tmp_path / "lab", sim, n=80)
         lines = root / "models.yaml"
-        lines.write_text(lines.read_text().replace("max_retries: 6", "max_retries: 1"))
+        lines.write_text(
+            lines.read_text().replace("max_retries: 6", "max_retries: 1\n  timeout: 1")
+        )
         try:
             run_lab(load_lab(root), echo=lambda _: None)
             failed = None
@@ -134,14 +139,20 @@ def test_a_provider_storm_fails_clearly_keeps_rows_and_the_calm_rerun_pays_only_
         if failed is not None:  # a clear reason: the rate and the kinds of error
             assert "error rate" in failed and any(
                 kind in failed
-                for kind in ("rate_limit", "server", "malformed", "empty", "connection")
+                for kind in ("rate_limit", "server", "malformed", "empty", "connection", "timeout")
             ), failed
         assert all(len(f) == 80 for f in frames)  # every row there, failed ones say why
         assert errors["error_type"].notna().all()
 
         sim.config = dataclasses.replace(  # the storm passes
-            sim.config, rate_429=0.0, rate_5xx=0.0, rate_malformed=0.0, rate_empty=0.0
+            sim.config,
+            rate_429=0.0,
+            rate_5xx=0.0,
+            rate_malformed=0.0,
+            rate_empty=0.0,
+            rate_timeout=0.0,
         )
+        time.sleep(storm.timeout_s + 0.5)  # replies to hung calls land late: let them
         before = sim.total_successes
         summary = run_lab(load_lab(root), echo=lambda _: None)
         assert set(summary.leaderboards) == {"arith"}
@@ -151,3 +162,62 @@ def test_a_provider_storm_fails_clearly_keeps_rows_and_the_calm_rerun_pays_only_
         answered = set(pd.concat(frames).query("error.isna()", engine="python")["prompt"])
         wanted = distinct_prompts(root) - answered
         assert sim.total_successes - before == len(wanted) > 0
+
+
+def test_two_runs_of_the_same_partitions_at_once_pay_once_and_corrupt_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_API_KEY", "sk-sim-not-secret")
+    with Simulator(SimulatorConfig(latency_s=0.02, responder=arithmetic_responder)) as sim:
+        root = sim_lab(tmp_path / "lab", sim, n=120)
+        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(root)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        errors = [run.communicate(timeout=600)[1] for run in runs]
+        failures = [
+            e[e.rfind("Error") - 200 :][:1500]
+            for e, r in zip(errors, runs, strict=True)
+            if r.returncode
+        ]
+        assert not failures, failures
+        distinct = distinct_prompts(root)
+        # each call paid once: the second run waited for the partition's lock, then read
+        # every answer from the cache
+        assert all(sim.successes(p) == 1 for p in distinct)
+        assert sim.total_successes == len(distinct)
+        for file in generations_files():
+            frame = pd.read_parquet(file)
+            assert len(frame) == 120 and not frame.duplicated(["item_id", "repeat"]).any()
+
+
+def test_mlflow_down_fails_clearly_in_bounded_time_and_the_next_run_picks_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_API_KEY", "sk-sim-not-secret")
+    with Simulator(SimulatorConfig(responder=arithmetic_responder)) as sim:
+        root = sim_lab(tmp_path / "lab", sim, n=40)
+        with monkeypatch.context() as down:
+            down.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
+            down.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+            down.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+            started = time.monotonic()
+            with pytest.raises(RunFailed) as info:
+                run_lab(load_lab(root), echo=lambda _: None)
+            assert time.monotonic() - started < 120  # bounded retries, then the failure
+        message = str(info.value)
+        assert "leaderboard for arithmetic failed" in message
+        assert "127.0.0.1:9" in message  # says what it could not reach
+        paid = sim.total_successes
+        assert paid == len(distinct_prompts(root))  # every generation was made and kept
+
+        summary = run_lab(load_lab(root), echo=lambda _: None)  # MLflow back (local store)
+        assert set(summary.leaderboards) == {"arith"}
+        assert sim.total_successes == paid  # picked up where it stopped: nothing paid again

@@ -196,3 +196,30 @@ def test_a_100_mb_dataset_loads(tmp_path: Path) -> None:
     assert (root / "datasets" / "d.jsonl").stat().st_size > 100e6
     lab = load_lab(root)
     assert len(lab.datasets["d"].records) == 100_000
+
+
+ESCAPES = [
+    "{% include '/etc/passwd' %}",
+    "{% include '../../../../etc/passwd' %}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ lipsum.__globals__['os'].popen('id').read() }}",
+    "{{ question.__class__.__base__.__subclasses__() }}",
+    "{% set x = namespace() %}{{ x.__init__.__globals__ }}",
+]
+
+
+@pytest.mark.parametrize("text", ESCAPES)
+def test_a_template_cannot_read_files_or_call_python(tmp_path: Path, text: str) -> None:
+    root = base_lab(tmp_path)
+    (root / "prompts" / "p.jinja").write_text("{{ question }} " + text)
+    try:
+        lab = load_lab(root)
+    except LabError as exc:
+        assert "p.jinja" in str(exc)
+        return
+    record = lab.datasets["d"].records[0]
+    with pytest.raises(LabError) as info:
+        out = lab.prompts["p"].render(record, item_id=record["id"])
+        assert "root:" not in out and "uid=" not in out  # never reached if refused
+    assert "p.jinja" in str(info.value)
