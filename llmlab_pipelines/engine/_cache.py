@@ -13,6 +13,7 @@ import os
 import socket
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Literal
 
 from upath import UPath
@@ -36,6 +37,9 @@ class ResponseCache:
         root: The cache folder (``<artifacts>/cache`` by default): a local path or a UPath.
         flush_every: Rows per uploaded chunk on object stores.
         flush_seconds: Longest time a finished row waits for upload on object stores.
+        spill: A local folder for rows an object store refused (it was down): they are read
+            back like chunks, and uploaded once the store answers again, so an outage never
+            makes a finished call be paid twice.
     """
 
     def __init__(
@@ -44,6 +48,7 @@ class ResponseCache:
         *,
         flush_every: int = 200,
         flush_seconds: float = 2.0,
+        spill: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = root if isinstance(root, UPath) else UPath(str(root))
         self.local = self.root.protocol in ("", "file", "local")
@@ -54,13 +59,18 @@ class ResponseCache:
         self._last_flush = time.monotonic()
         self._chunk = 0
         self.writes = 0
+        self.spill = Path(spill) if spill is not None and not self.local else None
+        self.spilled = 0  # rows kept locally while the object store was unreachable
 
     def load(self, keys: set[str]) -> dict[str, dict[str, Any]]:
         """Every cached row whose key is in ``keys`` (other rows are skipped, memory stays low)."""
         found: dict[str, dict[str, Any]] = {}
-        if not keys or not self.root.exists():
+        if not keys:
             return found
-        for path in sorted(self.root.glob("*.jsonl")):
+        paths: list[Any] = sorted(self.root.glob("*.jsonl")) if self.root.exists() else []
+        if self.spill is not None and self.spill.is_dir():
+            paths += sorted(self.spill.glob("*.jsonl"))
+        for path in paths:
             with path.open("r", encoding="utf-8") as fh:
                 for line in fh:
                     key = line[9:73] if line.startswith('{"key": "') else None
@@ -97,11 +107,32 @@ class ResponseCache:
     def flush(self) -> None:
         """Upload buffered rows (object stores); a no-op locally."""
         if self._buffer:
+            data = "".join(self._buffer)
             target = self.root / f"chunk-{self._name}-{self._chunk:06d}.jsonl"
-            target.write_text("".join(self._buffer), encoding="utf-8")
             self._chunk += 1
+            try:
+                target.write_text(data, encoding="utf-8")
+            except Exception:
+                if self.spill is None:
+                    raise
+                self.spill.mkdir(parents=True, exist_ok=True)
+                (self.spill / target.name).write_text(data, encoding="utf-8")
+                self.spilled += len(self._buffer)
+            else:
+                self._upload_spilled()
             self._buffer.clear()
         self._last_flush = time.monotonic()
+
+    def _upload_spilled(self) -> None:
+        """Rows kept locally during an outage go up once the store answers again."""
+        if self.spill is None or not self.spill.is_dir():
+            return
+        for path in sorted(self.spill.glob("*.jsonl")):
+            try:
+                (self.root / path.name).write_text(path.read_text(encoding="utf-8"))
+            except Exception:
+                return  # still down: try again at the next flush
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Flush and close."""

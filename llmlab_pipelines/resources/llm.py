@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Literal
 
@@ -9,6 +10,7 @@ import dagster as dg
 from pydantic import Field
 
 from ..engine import Budget, Engine, LiteLLMClient, LLMClient, Progress, ResponseCache
+from ..settings import get_settings
 from .artifacts import artifact_root
 
 
@@ -45,10 +47,15 @@ class LLMResource(dg.ConfigurableResource):
         return LiteLLMClient()
 
     def response_cache(self) -> ResponseCache:
-        """The cache folder beside the artifacts."""
-        if self.cache_path:
-            return ResponseCache(artifact_root(self.cache_path, {}))
-        return ResponseCache(artifact_root(None, {}) / "cache")
+        """The cache folder beside the artifacts (rows an unreachable object store refused
+        wait in a local spill folder, keyed by the store's URL)."""
+        root = (
+            artifact_root(self.cache_path, {})
+            if self.cache_path
+            else artifact_root(None, {}) / "cache"
+        )
+        key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+        return ResponseCache(root, spill=get_settings().home / "cache-spill" / key)
 
     def engine(
         self,

@@ -221,3 +221,76 @@ def test_mlflow_down_fails_clearly_in_bounded_time_and_the_next_run_picks_up(
         summary = run_lab(load_lab(root), echo=lambda _: None)  # MLflow back (local store)
         assert set(summary.leaderboards) == {"arith"}
         assert sim.total_successes == paid  # picked up where it stopped: nothing paid again
+
+
+def test_kill_9_during_judging_then_rerun_pays_judges_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judges"))
+    from judge_helpers import judge_reply, responder, write_judged_lab
+
+    monkeypatch.setenv("SIM_API_KEY", "sk-sim-not-secret")
+    with Simulator(SimulatorConfig(latency_s=0.05, responder=responder)) as sim:
+
+        def judge_calls() -> dict[str, int]:
+            with sim._counters.lock:
+                seen = dict(sim._counters.successes)
+            return {p: n for p, n in seen.items() if judge_reply(p) is not None}
+
+        root = write_judged_lab(tmp_path / "lab", sim)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(root)],
+            env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 180
+        while len(judge_calls()) < 15 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        before = judge_calls()
+        assert len(before) >= 15, "the run must die while judging"
+
+        run_lab(load_lab(root), echo=lambda _: None)
+        after = judge_calls()
+        assert len(after) > len(before)  # the re-run finished the judging
+        twice = [p for p, n in after.items() if n > 1]
+        assert len(twice) <= CONCURRENCY  # only the calls in flight at the kill
+        files = sorted((Path(get_settings().artifacts) / "judge_scores").rglob("*.parquet"))
+        assert len(files) == 2
+        for file in files:
+            frame = pd.read_parquet(file)
+            keys = ["item_id", "repeat", "judge", "judge_repeat", "dimension"]
+            assert len(frame) and not frame.duplicated(keys).any()
+
+
+WRITER = """
+import sys
+from upath import UPath
+from llmlab_pipelines.resources.artifacts import write_atomic
+write_atomic(UPath(sys.argv[1]), b"x" * (400 * 1024 * 1024))
+"""
+
+
+def test_kill_9_during_an_artifact_write_leaves_the_previous_file_whole(tmp_path: Path) -> None:
+    from upath import UPath
+
+    from llmlab_pipelines.resources.artifacts import write_atomic
+
+    target = tmp_path / "generations" / "p.parquet"
+    before = pd.DataFrame({"item_id": ["a", "b"], "output": ["1", "2"]})
+    write_atomic(UPath(target), before.to_parquet(index=False))
+    child = subprocess.Popen([sys.executable, "-c", WRITER, str(target)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill once the new bytes are being written
+        partial = list(target.parent.glob(".p.parquet.*.tmp"))
+        if partial and partial[0].stat().st_size > 0:
+            break
+        time.sleep(0.001)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert partial, "the writer must die mid-write"
+    pd.testing.assert_frame_equal(pd.read_parquet(target), before)  # old version, whole
+    assert sorted(p.name for p in target.parent.glob("*.parquet")) == ["p.parquet"]
