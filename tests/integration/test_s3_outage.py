@@ -99,6 +99,11 @@ def sim_lab(root: Path, sim: Simulator) -> Path:
 def test_s3_outage_mid_run_fails_clearly_and_the_next_run_pays_nothing_twice(
     tmp_path: Path, s3_bucket: str, s3_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import s3fs
+
+    # s3fs caches filesystems by their arguments, not by AWS_ENDPOINT_URL: one made by an
+    # earlier test would talk to moto directly, around the proxy
+    s3fs.S3FileSystem.clear_instance_cache()
     host, port = s3_server.removeprefix("http://").split(":")
     proxy = Proxy((host, int(port)))
     proxy.up()
@@ -130,6 +135,7 @@ def test_s3_outage_mid_run_fails_clearly_and_the_next_run_pays_nothing_twice(
         assert all(again[p] == n for p, n in paid.items())  # nothing answered was paid again
         assert not list(spill.rglob("*.jsonl"))  # any spilled answers went up to S3 once back
     proxy.down()
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 def sim_successes(sim: Simulator) -> dict[str, int]:
