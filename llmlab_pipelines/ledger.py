@@ -122,13 +122,18 @@ def budget_for(
     candidate_key: str | None = None,
     dataset: str | None = None,
     run_limit: float | None = None,
+    experiment: str | None = None,
     now: datetime | None = None,
 ) -> Budget | None:
-    """The tightest of: the run's own limit, the experiment's ``budget_usd``, and what is left of
-    each period budget in ``budgets.yaml``. None when nothing caps this run."""
+    """The tightest of: the run's own limit, the experiment's ``budget_usd`` (``experiment``, or
+    the tightest of those using ``candidate_key`` on ``dataset``), and what is left of each
+    period budget in ``budgets.yaml``. None when nothing caps this run."""
     caps: list[tuple[float, str]] = []
     if run_limit is not None:
         caps.append((run_limit, "run budget"))
+    if experiment is not None and lab.experiment(experiment).budget_usd is not None:
+        limit = float(lab.experiment(experiment).budget_usd)  # type: ignore[arg-type]
+        caps.append((limit, f"experiment {experiment!r} run budget"))
     if candidate_key and dataset:
         found = lab.run_budget(candidate_key, dataset)
         if found is not None:

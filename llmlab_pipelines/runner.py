@@ -97,6 +97,19 @@ def provider_of(model: str) -> str:
     return model.split("/", 1)[0] if "/" in model else "openai"
 
 
+def per_experiment(
+    result: dg.ExecuteInProcessResult, node: str, names: list[str]
+) -> dict[str, dict[str, object]]:
+    """``experiment -> {key: value}`` from a materialization's ``<experiment>/<key>`` metadata."""
+    out: dict[str, dict[str, object]] = {}
+    for mat in result.asset_materializations_for_node(node):
+        for key, value in mat.metadata.items():
+            name, _, field = key.partition("/")
+            if name in names and field:
+                out.setdefault(name, {})[field] = getattr(value, "value", value)
+    return out
+
+
 def _failure_text(error: object) -> str:
     """A step failure's message and, when it wraps another error, what actually went wrong."""
     text = str(getattr(error, "message", error)).strip()
@@ -251,16 +264,11 @@ def run_lab(
                     summary.reports[name] = str(store.path("reports", name, "report.md"))
     for dataset in adaptive:
         result = step(["adaptive_runs"], dataset, f"adaptive experiments on {dataset}")
-        for mat in result.asset_materializations_for_node("adaptive_runs"):
-            meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
-            for name in lab.experiments_for(dataset, mode="adaptive"):
-                summary.adaptive[name] = {
-                    k.split("/", 1)[1]: v for k, v in meta.items() if k.startswith(f"{name}/")
-                }
-                if isinstance(store, ArtifactStore):
-                    summary.reports[name] = str(
-                        store.path("reports", dataset, f"adaptive_{name}.md")
-                    )
+        names_here = lab.experiments_for(dataset, mode="adaptive")
+        summary.adaptive.update(per_experiment(result, "adaptive_runs", names_here))
+        if isinstance(store, ArtifactStore):
+            for name in names_here:
+                summary.reports[name] = str(store.path("reports", dataset, f"adaptive_{name}.md"))
     for dataset in optimized:  # one round per Dagster run, as the sensor chains them in the UI
         pending = [n for n in to_optimize if lab.experiment(n).dataset == dataset]
         most = max(lab.experiment(n).optimize.rounds for n in pending) + 1
@@ -271,17 +279,13 @@ def run_lab(
                 f"prompt optimization on {dataset}",
                 ops={"prompt_optimization": {"config": {"experiments": pending}}},
             )
-            for mat in result.asset_materializations_for_node("prompt_optimization"):
-                meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+            summary.optimizations.update(per_experiment(result, "prompt_optimization", pending))
+            if isinstance(store, ArtifactStore):
                 for name in pending:
-                    summary.optimizations[name] = {
-                        k.split("/", 1)[1]: v for k, v in meta.items() if k.startswith(f"{name}/")
-                    }
-                    if isinstance(store, ArtifactStore):
-                        summary.reports[name] = str(
-                            store.path("reports", dataset, f"optimize_{name}.md")
-                        )
-            pending = [n for n in pending if not summary.optimizations[n].get("finished")]
+                    summary.reports[name] = str(
+                        store.path("reports", dataset, f"optimize_{name}.md")
+                    )
+            pending = [n for n in pending if not summary.optimizations.get(n, {}).get("finished")]
             if not pending:
                 break
     step(["costs"], None, "costs")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -42,6 +42,7 @@ class RoundLog:
 class Policy(ABC):
     """The shared state: candidates, items, what each candidate scored so far."""
 
+    strategy: ClassVar[str]
     arms: list[str]
     n_items: int
     round_size: int
@@ -109,6 +110,7 @@ class Policy(ABC):
 class SequentialAB(Policy):
     """Baseline ``arms[0]`` against ``arms[1]``, on the same items, tested after every round."""
 
+    strategy = "sequential"
     alpha: float = 0.05
     margin: float = 0.0
     test: SequentialABTest = field(init=False)
@@ -169,6 +171,7 @@ class SequentialAB(Policy):
 class SuccessiveElimination(Policy):
     """All surviving candidates on the same items; losers leave as soon as the evidence says."""
 
+    strategy = "successive_elimination"
     delta: float = 0.05
     pairs: dict[tuple[str, str], ConfidenceSequence] = field(init=False)
     _next: int = field(default=0, init=False)
@@ -193,20 +196,18 @@ class SuccessiveElimination(Policy):
         return {a: items for a in self.active}
 
     def _update(self, results: dict[str, dict[int, float]]) -> None:
+        # active keeps the order of arms and combinations keep it too: (a, b) is a key of pairs
         active = [a for a in self.active if a in results]
         for a, b in itertools.combinations(active, 2):
-            key = (a, b) if (a, b) in self.pairs else (b, a)
-            x, y = results[key[0]], results[key[1]]
-            items = sorted(set(x) & set(y))
-            self.pairs[key].update([y[i] - x[i] for i in items])
+            items = sorted(set(results[a]) & set(results[b]))
+            self.pairs[(a, b)].update([results[b][i] - results[a][i] for i in items])
         beaten = set()
         for a, b in itertools.combinations(self.active, 2):
-            key = (a, b) if (a, b) in self.pairs else (b, a)
-            interval = self.pairs[key].interval()
-            if interval.low > 0:  # key[1] beats key[0]
-                beaten.add(key[0])
+            interval = self.pairs[(a, b)].interval()
+            if interval.low > 0:  # b beats a
+                beaten.add(a)
             elif interval.high < 0:
-                beaten.add(key[1])
+                beaten.add(b)
         out = [a for a in self.active if a in beaten]
         self.active = [a for a in self.active if a not in beaten]
         self.rounds.append(
@@ -234,6 +235,7 @@ class SuccessiveElimination(Policy):
 class TopTwoThompson(Policy):
     """Beta posteriors per candidate; calls go to the sampled best or its closest challenger."""
 
+    strategy = "thompson"
     delta: float = 0.05
     beta: float = 0.5
     seed: int = 0
@@ -272,7 +274,6 @@ class TopTwoThompson(Policy):
         plan: dict[str, list[int]] = {}
         taken = dict(self._next)
         a_post, b_post = self._posterior()
-        open_ = np.array([taken[a] < self.n_items for a in self.arms])
         for _ in range(max(0, slots)):
             open_ = np.array([taken[a] < self.n_items for a in self.arms])
             if not open_.any():

@@ -132,14 +132,8 @@ def run_adaptive(
         if batch.stopped:
             policy.stop(batch.stopped)
             break
-    name = type(policy).__name__
-    strategy = {
-        "SequentialAB": "sequential",
-        "SuccessiveElimination": "successive_elimination",
-        "TopTwoThompson": "thompson",
-    }[name]
     return AdaptiveOutcome(
-        strategy=strategy,
+        strategy=policy.strategy,
         arms=list(policy.arms),
         n_items=policy.n_items,
         calls=policy.calls,

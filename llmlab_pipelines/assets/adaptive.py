@@ -56,8 +56,7 @@ def adaptive_runs(
     frames, metadata, sections = [], {}, []
     for name in names:
         config = the_lab.experiment(name)
-        limits = [x for x in (config.budget_usd, llm.budget_usd) if x is not None]
-        budget = budget_for(the_lab, root, run_limit=min(limits) if limits else None)
+        budget = budget_for(the_lab, root, run_limit=llm.budget_usd, experiment=name)
 
         def on_round(r: RoundLog, name: str = name) -> None:
             context.log.info(

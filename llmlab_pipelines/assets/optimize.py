@@ -61,8 +61,7 @@ def prompt_optimization(
         experiment = the_lab.experiment(name)
         if experiment.dataset != dataset:
             raise dg.Failure(description=f"experiment {name!r} is on {experiment.dataset!r}")
-        limits = [x for x in (experiment.budget_usd, llm.budget_usd) if x is not None]
-        budget = budget_for(the_lab, root, run_limit=min(limits) if limits else None)
+        budget = budget_for(the_lab, root, run_limit=llm.budget_usd, experiment=name)
         checkpoint = ("optimize", name, "checkpoint.json")
 
         def load_state(path: tuple[str, ...] = checkpoint) -> dict[str, object] | None:
@@ -119,13 +118,8 @@ def prompt_optimization(
             )
         except (LabError, ValueError) as exc:
             raise dg.Failure(description=f"optimizing {name!r}: {exc}") from None
-        new_keys = [
-            k
-            for k in run.candidate_keys
-            if not context.instance.has_dynamic_partition("candidates", k)
-        ]
-        if new_keys:  # every variant is a candidate the UI lists
-            context.instance.add_dynamic_partitions("candidates", new_keys)
+        if run.candidate_keys:  # every variant is a candidate the UI lists (known keys stay)
+            context.instance.add_dynamic_partitions("candidates", run.candidate_keys)
         if run.confirmed and experiment.optimize.write_back:
             out = write_winner(
                 the_lab.root,
@@ -145,11 +139,7 @@ def prompt_optimization(
         ledger.record(
             root,
             ledger.spend_of(
-                evaluations
-                if len(evaluations)
-                else pd.DataFrame(
-                    columns=["cached", "prompt_tokens", "completion_tokens", "cost_usd"]
-                ),
+                evaluations,
                 run_id=context.run.run_id,
                 asset="prompt_optimization",
                 partition=dataset,

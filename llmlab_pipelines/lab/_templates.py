@@ -79,27 +79,8 @@ def prompt_from_source(
         LabError: on a syntax error (with its line) or a template over the size limit.
     """
     raw = source.encode("utf-8")
-    if len(raw) > MAX_TEMPLATE_BYTES:
-        raise LabError.single(
-            name, f"template is {len(raw):,} bytes; the limit is {MAX_TEMPLATE_BYTES:,}"
-        )
-    try:
-        ast = env.parse(source)
-        template = env.from_string(source)
-    except jinja2.TemplateSyntaxError as exc:
-        raise LabError.single(
-            name, f"template syntax error: {exc.message}", line=exc.lineno
-        ) from None
-    variables = frozenset(meta.find_undeclared_variables(ast)) - BUILTIN_VARIABLES
-    return Prompt(
-        name=name,
-        path=path,
-        display=name,
-        source=source,
-        hash=hashlib.sha256(raw).hexdigest(),
-        variables=variables,
-        _template=template,
-    )
+    _check_size(raw, name)
+    return _compile(env, name=name, path=path, display=name, raw=raw, source=source)
 
 
 def load_prompt(env: ImmutableSandboxedEnvironment, path: Path, display: str) -> Prompt:
@@ -109,16 +90,33 @@ def load_prompt(env: ImmutableSandboxedEnvironment, path: Path, display: str) ->
         LabError: on a syntax error (with its line) or a template over the size limit.
     """
     raw = path.read_bytes()
-    if len(raw) > MAX_TEMPLATE_BYTES:
-        raise LabError.single(
-            display, f"template is {len(raw):,} bytes; the limit is {MAX_TEMPLATE_BYTES:,}"
-        )
+    _check_size(raw, display)
     try:
         source = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LabError.single(
             display, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
+    return _compile(env, name=path.stem, path=path, display=display, raw=raw, source=source)
+
+
+def _check_size(raw: bytes, display: str) -> None:
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        raise LabError.single(
+            display, f"template is {len(raw):,} bytes; the limit is {MAX_TEMPLATE_BYTES:,}"
+        )
+
+
+def _compile(
+    env: ImmutableSandboxedEnvironment,
+    *,
+    name: str,
+    path: Path,
+    display: str,
+    raw: bytes,
+    source: str,
+) -> Prompt:
+    """Parse a template; its hash covers its bytes and those of the templates it includes."""
     try:
         ast = env.parse(source)
         template = env.from_string(source)
@@ -127,13 +125,13 @@ def load_prompt(env: ImmutableSandboxedEnvironment, path: Path, display: str) ->
             display, f"template syntax error: {exc.message}", line=exc.lineno
         ) from None
     digest = hashlib.sha256(raw)
-    for name in sorted(n for n in meta.find_referenced_templates(ast) if n):
-        included = path.parent / name
+    for included_name in sorted(n for n in meta.find_referenced_templates(ast) if n):
+        included = path.parent / included_name
         if included.is_file():
             digest.update(included.read_bytes())
     variables = frozenset(meta.find_undeclared_variables(ast)) - BUILTIN_VARIABLES
     return Prompt(
-        name=path.stem,
+        name=name,
         path=path,
         display=display,
         source=source,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..adaptive import SuccessiveElimination, run_adaptive
-from ..adaptive._lab import evaluation_rows, score_candidates
+from ..adaptive._lab import EVALUATION_COLUMNS, evaluation_rows, score_candidates
 from ..adaptive._run import Batch
 from ..engine import Engine, GenerationRequest
 from ..lab import Candidate, GenerationParams, Lab
@@ -337,61 +337,48 @@ def optimize_experiment(
         if on_round is not None:
             on_round(result)
 
-    keys = [candidate(n).key for n in state["sources"]]
-    if not (state["done"] or state["round"] >= opt.rounds or stopped):
-        return OptimizationRun(  # more rounds to go: the next materialization runs the next one
-            experiment=experiment,
-            metric=metric,
-            seed=seed_name,
-            winner=state["pool"][0],
-            verdict=f"round {state['round']} of {opt.rounds} done; the next round is pending",
-            confirmed=False,
-            rounds=rounds,
-            holdout=pd.DataFrame(),
-            train_diff=None,
-            variants_tried=sum(1 for r in rounds for p in r.proposals if p.accepted),
-            sources={n: lab.prompts[n].source for n in [seed_name, *state["sources"]]},
-            rationales=dict(state["rationales"]),
-            evaluations=pd.DataFrame(rows),
-            resumed_from=resumed_from,
-            calls=calls,
-            candidate_keys=keys,
-            finished=False,
+    train_calls = calls  # the held-out test's calls are reported in its own table
+    finished = bool(state["done"] or state["round"] >= opt.rounds or stopped)
+    if finished:
+        verdict, winner, confirmed, table, train_diff, stopped = _conclude(
+            seed_name, state, rounds, holdout, evaluate, alpha, stopped
         )
-    run = _finish(
-        lab,
-        experiment,
-        metric,
-        seed_name,
-        state,
-        rounds,
-        holdout,
-        evaluate,
-        alpha,
-        rows,
-        calls,
-        resumed_from,
-        stopped,
+    else:  # more rounds to go: the next materialization runs the next one
+        verdict = f"round {state['round']} of {opt.rounds} done; the next round is pending"
+        winner, confirmed, table, train_diff = state["pool"][0], False, pd.DataFrame(), None
+    return OptimizationRun(
+        experiment=experiment,
+        metric=metric,
+        seed=seed_name,
+        winner=winner,
+        verdict=verdict,
+        confirmed=confirmed,
+        rounds=rounds,
+        holdout=table,
+        train_diff=train_diff,
+        variants_tried=sum(1 for r in rounds for p in r.proposals if p.accepted),
+        sources={n: lab.prompts[n].source for n in [seed_name, *state["sources"]]},
+        rationales=dict(state["rationales"]),
+        evaluations=pd.DataFrame(rows, columns=EVALUATION_COLUMNS),
+        stopped=stopped,
+        resumed_from=resumed_from,
+        calls=train_calls,
+        candidate_keys=[candidate(n).key for n in state["sources"]],
+        finished=finished,
     )
-    run.candidate_keys = keys
-    return run
 
 
-def _finish(
-    lab: Lab,
-    experiment: str,
-    metric: str,
+def _conclude(
     seed_name: str,
     state: dict[str, Any],
     rounds: list[RoundResult],
     holdout: list[dict[str, Any]],
     evaluate: Callable[..., tuple[pd.DataFrame, str | None]],
     alpha: float,
-    rows: list[dict[str, Any]],
-    calls: int,
-    resumed_from: int,
     stopped: str | None,
-) -> OptimizationRun:
+) -> tuple[str, str, bool, pd.DataFrame, float | None, str | None]:
+    """The finalists against the seed on the held-out split: verdict, winner, confirmed, the
+    held-out table, the winner's (optimistic) training gain, and any stop reason."""
     tried = sum(1 for r in rounds for p in r.proposals if p.accepted)
     boards = [r for r in rounds if r.leaderboard]
     last = {row["prompt"]: row["train_mean"] for row in boards[-1].leaderboard} if boards else {}
@@ -428,8 +415,7 @@ def _finish(
             stopped = halt
             verdict = f"stopped during the held-out test: {halt}"
         else:
-            long = scored.rename(columns={"score": "value"})[["candidate", "item_id", "value"]]
-            table = compare(long, metric="value", baseline=seed_name, alpha=alpha, n_boot=2000)
+            table = compare(scored, metric="score", baseline=seed_name, alpha=alpha, n_boot=2000)
             table = table[
                 [
                     "candidate_b",
@@ -464,25 +450,7 @@ def _finish(
                     f"{best['diff']:+.3f} (CI [{best['ci_low']:+.3f}, {best['ci_high']:+.3f}], "
                     f"p_adj = {best['p_adjusted']:.3g}); the training gain did not hold"
                 )
-    evaluations = pd.DataFrame(rows)
-    return OptimizationRun(
-        experiment=experiment,
-        metric=metric,
-        seed=seed_name,
-        winner=winner,
-        verdict=verdict,
-        confirmed=confirmed,
-        rounds=rounds,
-        holdout=table,
-        train_diff=train_diff,
-        variants_tried=tried,
-        sources={n: lab.prompts[n].source for n in [seed_name, *state["sources"]]},
-        rationales=dict(state["rationales"]),
-        evaluations=evaluations,
-        stopped=stopped,
-        resumed_from=resumed_from,
-        calls=calls,
-    )
+    return verdict, winner, confirmed, table, train_diff, stopped
 
 
 def _propose(

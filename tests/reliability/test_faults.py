@@ -49,6 +49,18 @@ def sim_lab(root: Path, sim: Simulator, n: int = 200) -> Path:
     return root
 
 
+def start_run(root: Path) -> subprocess.Popen[str]:
+    """`llmlab run` on the lab in its own process group (so `killpg` takes every child)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(root)],
+        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def distinct_prompts(root: Path) -> set[str]:
     lab = load_lab(root)
     return {
@@ -68,13 +80,7 @@ def test_kill_9_during_generations_then_rerun_every_row_once_no_double_pay(
     monkeypatch.setenv("SIM_API_KEY", "sk-sim-not-secret")
     with Simulator(SimulatorConfig(latency_s=0.05, responder=arithmetic_responder)) as sim:
         root = sim_lab(tmp_path / "lab", sim)
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(root)],
-            env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        child = start_run(root)
         deadline = time.monotonic() + 120
         while sim.total_successes < 40 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -238,13 +244,7 @@ def test_kill_9_during_judging_then_rerun_pays_judges_once(
             return {p: n for p, n in seen.items() if judge_reply(p) is not None}
 
         root = write_judged_lab(tmp_path / "lab", sim)
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(root)],
-            env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        child = start_run(root)
         deadline = time.monotonic() + 180
         while len(judge_calls()) < 15 and time.monotonic() < deadline:
             time.sleep(0.01)
