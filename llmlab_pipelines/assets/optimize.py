@@ -113,6 +113,12 @@ def prompt_optimization(
                 load_state=load_state,
                 save_state=save_state,
                 on_round=on_round,
+                on_restart=lambda why, name=name: context.log.warning(
+                    f"{name}: starting afresh, the checkpoint is not resumed: {why}"
+                ),
+                judge_engine_for=lambda judge, budget=budget: llm.engine(
+                    on_progress=ProgressLogger(context.log, f"judge {judge}"), budget=budget
+                ),
                 limit=lab.limit,
                 rounds_now=config.rounds_per_materialization or None,
             )
@@ -159,6 +165,11 @@ def prompt_optimization(
         metadata[f"{name}/winner"] = run.winner
         metadata[f"{name}/variants_tried"] = run.variants_tried
         metadata[f"{name}/rounds"] = len(run.rounds)
+        if run.split is not None:
+            metadata[f"{name}/distinct_inputs"] = run.split.distinct
+            metadata[f"{name}/duplicates_grouped"] = run.split.duplicates
+            metadata[f"{name}/holdout_items"] = len(run.split.holdout)
+        metadata[f"{name}/restarted"] = run.restarted or "-"
         metadata[f"{name}/written"] = str(run.written or "-")
         metadata[f"{name}/branch"] = str(run.branch or "-")
         tracking.log(

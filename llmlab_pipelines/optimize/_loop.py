@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..adaptive import SuccessiveElimination, run_adaptive
@@ -28,6 +27,7 @@ from ._propose import (
     optimizer_prompt,
     parse_proposal,
 )
+from ._split import Split, content_split, fingerprint_parts, resume_check
 
 PROPOSAL_COLUMNS = ["experiment", "round", "index", "name", "rationale", "refused", "template"]
 
@@ -66,6 +66,8 @@ class OptimizationRun:
     branch: str | None = None
     resumed_from: int = 0
     calls: int = 0
+    split: Split | None = None
+    restarted: str | None = None  # why a checkpoint was not resumed, when there was one
     candidate_keys: list[str] = field(default_factory=list)
     finished: bool = True  # False: rounds remain (the held-out test comes after the last)
 
@@ -95,6 +97,15 @@ class OptimizationRun:
             + (f"; stopped: {self.stopped}" if self.stopped else ""),
             f"- **verdict: {self.verdict}**",
         ]
+        if self.split is not None:
+            s = self.split
+            lines.append(
+                f"- split by content: {s.records} records, {s.distinct} distinct inputs "
+                f"({s.duplicates} duplicates grouped with their first record), "
+                f"{len(s.train)} training and {len(s.holdout)} held-out items"
+            )
+        if self.restarted:
+            lines.append(f"- started afresh, the checkpoint was not resumed: {self.restarted}")
         if self.train_diff is not None:
             lines.append(
                 f"- on the training split the winner gained {self.train_diff:+.3f}; that figure "
@@ -139,6 +150,8 @@ def optimize_experiment(
     load_state: Callable[[], dict[str, Any] | None] = lambda: None,
     save_state: Callable[[dict[str, Any]], None] = lambda state: None,
     on_round: Callable[[RoundResult], None] | None = None,
+    on_restart: Callable[[str], None] | None = None,
+    judge_engine_for: Callable[[str], Engine] | None = None,
     limit: int | None = None,
     alpha: float | None = None,
     rounds_now: int | None = None,
@@ -154,6 +167,9 @@ def optimize_experiment(
         load_state: Returns the last checkpoint, to resume after the last finished round.
         save_state: Stores a checkpoint after every round.
         on_round: Called after every round.
+        on_restart: Called with the reason when a checkpoint exists but is not resumed (it
+            belongs to another lab, dataset, model, prompt, metric, setting or split).
+        judge_engine_for: Engines for judges, when the metric is a judge's score.
         limit: Use only the first ``limit`` items.
         alpha: The held-out test's level (default: the experiment's).
         rounds_now: Run at most this many rounds now (Dagster runs one per materialization);
@@ -192,10 +208,8 @@ def optimize_experiment(
         return name
 
     cap = min(x for x in (limit, config.limit, opt.max_items, len(records)) if x is not None)
-    order = np.random.default_rng(opt.seed).permutation(len(records[:cap]))
-    n_train = max(1, round(len(order) * opt.train_fraction))
-    train = [records[int(i)] for i in order[:n_train]]
-    holdout = [records[int(i)] for i in order[n_train:]]
+    split = content_split(records[:cap], train_fraction=opt.train_fraction, seed=opt.seed)
+    train, holdout = split.train, split.holdout
     rows: list[dict[str, Any]] = []
     calls = 0
 
@@ -203,21 +217,30 @@ def optimize_experiment(
         nonlocal calls
         picked = {n: [(p, items[p]) for p in positions] for n in names}
         by_label = {n: candidate(n) for n in names}
-        scored, stopped = score_candidates(lab, config.dataset, metric, by_label, picked, engine)
+        scored, stopped = score_candidates(
+            lab, config.dataset, metric, by_label, picked, engine, judge_engine_for
+        )
         rows.extend(evaluation_rows(scored, experiment, rnd))
         calls += len(scored)
         return scored, stopped
 
-    fingerprint = hashlib.sha256(
-        json.dumps(
-            [seed_prompt.hash, opt.model_dump(), metric, model_name, cap, INSTRUCTIONS_VERSION],
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:16]
+    parts = fingerprint_parts(
+        lab,
+        experiment,
+        records[:cap],
+        optimizer=optimizer_name,
+        seed_prompt=seed_name,
+        version=INSTRUCTIONS_VERSION,
+    )
     state = load_state()
-    if not state or state.get("fingerprint") != fingerprint:
+    restarted = resume_check(state, parts, split.ids())
+    if restarted and on_restart is not None:
+        on_restart(restarted)
+    if not state or restarted:
         state = {
-            "fingerprint": fingerprint,
+            "fingerprint": hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest(),
+            "parts": parts,
+            "split": split.ids(),
             "round": 0,
             "pool": [seed_name],
             "sources": {},
@@ -363,6 +386,8 @@ def optimize_experiment(
         stopped=stopped,
         resumed_from=resumed_from,
         calls=train_calls,
+        split=split,
+        restarted=restarted,
         candidate_keys=[candidate(n).key for n in state["sources"]],
         finished=finished,
     )
@@ -494,9 +519,13 @@ def _propose(
 
 
 def _rubric(lab: Lab, metric: str) -> str | None:
+    """The rubric text of the judge dimension the metric is (a panel's: its first member's)."""
     for name, judge in lab.judges.items():
-        if metric in lab.judge_columns(name).values():
-            return getattr(judge, "rubric", None) or None
+        for dimension, column in lab.judge_columns(name).items():
+            if column != metric:
+                continue
+            scorer = lab.judges.get(judge.members[0]) if judge.kind == "panel" else judge
+            return scorer.rubric(dimension) if scorer is not None else None
     return None
 
 

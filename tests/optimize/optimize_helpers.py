@@ -59,8 +59,43 @@ def distinct_sums(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
+def repeated_sums(records: int, distinct: int) -> str:
+    """``records`` items cycling through ``distinct`` questions, each with its own id."""
+    rows = [
+        json.dumps(
+            {
+                "id": f"r{k:04d}",
+                "question": f"What is {k % distinct} + {k % distinct % 7}?",
+                "expected": str(k % distinct + k % distinct % 7),
+            }
+        )
+        for k in range(records)
+    ]
+    return "\n".join(rows) + "\n"
+
+
+RUBRIC = "Is the number in the response exactly the reference answer? (marker 7f3a)"
+
+
+def judged_responder(prompt: str) -> str:
+    """A yes/no judge comparing the response's number with the reference; else like
+    :func:`scripted_optimizer`."""
+    if "impartial grader" in prompt:
+        response = re.search(r"<response>\n(.*?)\n</response>", prompt, re.S)
+        reference = re.search(r"<reference>\n(.*?)\n</reference>", prompt, re.S)
+        same = bool(response and reference and response.group(1).strip() == reference.group(1))
+        return "yes" if same else "no"
+    return scripted_optimizer(prompt)
+
+
 def make_lab(
-    root: Path, sim: Simulator, optimize: str, items: int = 200, distinct: bool = False
+    root: Path,
+    sim: Simulator,
+    optimize: str,
+    items: int = 200,
+    distinct: bool = False,
+    dataset: str | None = None,
+    judged: bool = False,
 ) -> Path:
     for folder in ("prompts", "datasets", "experiments"):
         (root / folder).mkdir(parents=True, exist_ok=True)
@@ -71,10 +106,18 @@ def make_lab(
     (root / "prompts" / "seed.jinja").write_text(SEED)
     lines = (ROOT / "lab" / "datasets" / "arithmetic.jsonl").read_text().splitlines()[:items]
     (root / "datasets" / "arithmetic.jsonl").write_text(
-        distinct_sums(items) if distinct else "\n".join(lines) + "\n"
+        dataset or (distinct_sums(items) if distinct else "\n".join(lines) + "\n")
     )
+    metrics = "[numeric_match]"
+    if judged:  # the primary metric is a yes/no judge with its own rubric
+        (root / "judges").mkdir(exist_ok=True)
+        (root / "judges" / "exact.yaml").write_text(
+            f"model: sim\ndimensions: [exact]\nrubrics:\n  exact: {RUBRIC!r}\n"
+            'labels: {"yes": 1, "no": 0}\n'
+        )
+        metrics = "[exact]\njudges: [exact]"
     (root / "experiments" / "tune.yaml").write_text(
-        "dataset: arithmetic\nprompts: [seed]\nmodels: [sim]\nmetrics: [numeric_match]\n"
+        f"dataset: arithmetic\nprompts: [seed]\nmodels: [sim]\nmetrics: {metrics}\n"
         f"mode: optimize\noptimize:\n{optimize}"
     )
     return root

@@ -31,7 +31,8 @@ def test_the_loop_finds_the_known_best_prompt_and_the_holdout_confirms_it(
         )
     assert run.confirmed, run.verdict
     assert lab.prompts[run.winner].source == BEST
-    assert "improvement confirmed on 100 held-out items" in run.verdict
+    assert run.split is not None and run.split.records == 200
+    assert f"improvement confirmed on {len(run.split.holdout)} held-out items" in run.verdict
     first = run.rounds[0]
     refused = {p.index + 1: p.refused for p in first.proposals}
     assert refused[1] is None and refused[2] is None
@@ -97,7 +98,8 @@ def test_a_killed_optimization_resumes_after_its_last_finished_round(
         # round 1's proposals and evaluations were not asked again (round 2 and the held-out
         # test are new)
         new = sim.total_requests - asked
-        assert new <= 4 + 100 * 2
+        assert run.split is not None
+        assert new <= 4 + len(run.split.train) + len(run.split.holdout) * 2
 
 
 def test_the_winner_is_written_and_committed_on_a_branch_without_touching_the_checkout(
