@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import IssueCollector, LabError
+from ._errors import IssueCollector, LabError, shown
 
 DATASET_SUFFIXES = (".jsonl", ".csv", ".parquet")
 MAX_DATASET_BYTES = 512 * 1024 * 1024
 MAX_ISSUES_PER_FILE = 20
 RESERVED_FIELDS = frozenset({"id", "expected"})
+#: Names templates give to something else: ``{{ item }}`` is the whole record.
+FORBIDDEN_FIELDS = frozenset({"item"})
+CSV_DELIMITERS = ",;\t|"
 
 
 @dataclass
@@ -72,7 +75,16 @@ def read_records(path: Path, display: str) -> tuple[list[dict[str, Any]], dict[s
     rows = list(_read_rows(path, display, issues))
     records: list[dict[str, Any]] = []
     lines: dict[str, int] = {}
+    forbidden: set[str] = set()
     for line, row in rows:
+        for name in FORBIDDEN_FIELDS & (set(row) - forbidden):
+            forbidden.add(name)
+            issues.add(
+                display,
+                f"field {name!r} is reserved: templates use {{{{ {name} }}}} for the whole "
+                "record; rename the field",
+                line=line,
+            )
         record = _check_record(row, line, display, issues, lines)
         if record is not None:
             records.append(record)
@@ -90,10 +102,7 @@ def _read_rows(path: Path, display: str, issues: IssueCollector):  # type: ignor
     if suffix == ".jsonl":
         yield from _jsonl_rows(path, display, issues)
     elif suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                yield reader.line_num, {k: v for k, v in row.items() if k is not None}
+        yield from _csv_rows(path, display, issues)
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -110,6 +119,38 @@ def _read_rows(path: Path, display: str, issues: IssueCollector):  # type: ignor
         )
 
 
+def _csv_rows(path: Path, display: str, issues: IssueCollector):  # type: ignore[no-untyped-def]
+    """Rows of a CSV file; a BOM (Excel's UTF-8) is dropped, the delimiter sniffed from
+    ``, ; tab |`` in the header line."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            header = fh.readline()
+            fh.seek(0)
+            delimiter = _delimiter(header)
+            reader = csv.DictReader(fh, delimiter=delimiter)
+            if reader.fieldnames and "id" not in reader.fieldnames:
+                found = ", ".join(shown(n) for n in reader.fieldnames[:10])
+                issues.add(display, f"the header has no 'id' column (columns: {found})", line=1)
+                return
+            for row in reader:
+                yield reader.line_num, {k: v for k, v in row.items() if k is not None}
+    except UnicodeDecodeError as exc:
+        issues.add(display, f"not UTF-8 text ({exc.reason})")
+    except csv.Error as exc:
+        issues.add(display, f"unreadable CSV: {exc}")
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter the header line uses most (a comma when it has none of them)."""
+    counts = {d: header.count(d) for d in CSV_DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows (write null or a string)")
+
+
 def _jsonl_rows(path: Path, display: str, issues: IssueCollector):  # type: ignore[no-untyped-def]
     with path.open(encoding="utf-8", errors="strict") as fh:
         try:
@@ -117,11 +158,14 @@ def _jsonl_rows(path: Path, display: str, issues: IssueCollector):  # type: igno
                 if not text.strip():
                     continue
                 try:
-                    value = json.loads(text)
+                    value = json.loads(text, parse_constant=_no_constant)
                 except json.JSONDecodeError as exc:
                     issues.add(
                         display, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
                     )
+                    continue
+                except ValueError as exc:  # NaN, Infinity, -Infinity
+                    issues.add(display, f"invalid JSON: {exc}", line=number)
                     continue
                 if not isinstance(value, dict):
                     issues.add(
@@ -141,11 +185,13 @@ def _check_record(
         issues.add(display, "record has no 'id'", line=line)
         return None
     if isinstance(raw_id, (dict, list, float)):
-        issues.add(display, f"'id' must be a string or integer, got {raw_id!r}", line=line)
+        issues.add(display, f"'id' must be a string or integer, got {shown(raw_id)}", line=line)
         return None
     item_id = str(raw_id)
     if item_id in lines:
-        issues.add(display, f"duplicate id {item_id!r} (first on line {lines[item_id]})", line=line)
+        issues.add(
+            display, f"duplicate id {shown(item_id)} (first on line {lines[item_id]})", line=line
+        )
         return None
     lines[item_id] = line
     return {**row, "id": item_id}

@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+MAX_ECHO = 80  # characters of a user's value repeated in an error message
+MAX_MESSAGE = 2_000  # characters of one issue's message, whatever it echoes
+
+
+def shorten(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` when short, else its first ``limit`` characters and ``… (N chars)``."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} chars)"
+
+
+def shown(value: Any, limit: int = MAX_ECHO) -> str:
+    """A user's value as an error message repeats it: its ``repr``, shortened when long."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value):,} chars)"
+    return shorten(repr(value), limit)
+
+
+def shown_names(names: Iterable[Any], most: int = 30) -> str:
+    """``a, b, c``: each name shortened, at most ``most`` of them, then ``… (N more)``."""
+    names = [str(n) for n in names]
+    head = ", ".join(shorten(n) for n in names[:most])
+    return head + (f", … ({len(names) - most:,} more)" if len(names) > most else "")
 
 
 @dataclass(frozen=True)
@@ -20,6 +46,13 @@ class LabIssue:
     message: str
     line: int | None = None
     key: str | None = None
+
+    def __post_init__(self) -> None:
+        # the last guard: whatever a message echoes, one issue stays readable
+        object.__setattr__(self, "message", shorten(str(self.message), MAX_MESSAGE))
+        if self.key is not None:
+            object.__setattr__(self, "key", shorten(str(self.key)))
+        object.__setattr__(self, "file", shorten(str(self.file), 4 * MAX_ECHO))
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ._errors import shown, shown_names
+
 #: Ready rubrics: the quality dimensions teams ask for (scored 1..5 unless the judge says).
 RUBRICS: dict[str, str] = {
     "relevance": "Does the response address the task that was asked, without drifting off topic?",
@@ -71,9 +73,9 @@ class JudgeConfig(BaseModel):
             raise ValueError(f"scale {list(self.scale)}: the best score must exceed the worst")
         for name in self.dimensions:
             if name not in RUBRICS and name not in self.rubrics:
-                known = ", ".join([*RUBRICS, *self.rubrics])
+                known = shown_names([*RUBRICS, *self.rubrics])
                 raise ValueError(
-                    f"unknown dimension {name!r} (ready rubrics: {known}; "
+                    f"unknown dimension {shown(name)} (ready rubrics: {known}; "
                     "or describe it under `rubrics:`)"
                 )
         if self.labels is not None and len(self.labels) < 2:

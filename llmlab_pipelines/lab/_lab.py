@@ -16,10 +16,10 @@ from ..metrics import METRICS, Metric, load_user_metrics
 from ..secrets import redact
 from ._candidates import Candidate, expand_candidates, match_baseline
 from ._datasets import DATASET_SUFFIXES, Dataset
-from ._errors import IssueCollector, LabError
+from ._errors import IssueCollector, LabError, shorten, shown, shown_names
 from ._judges import JudgeConfig
 from ._schema import BudgetsConfig, ExperimentConfig, GenerationParams, ModelConfig, check_name
-from ._templates import Prompt, load_prompt, make_environment
+from ._templates import Prompt, inside, load_prompt, make_environment
 from ._yaml import KeyPath, dotted, line_of, load_yaml
 
 
@@ -182,7 +182,7 @@ class Lab:
                 return plan
         raise LabError.single(
             str(self.root),
-            f"no experiment evaluates candidate {candidate_key!r} on dataset {dataset!r} "
+            f"no experiment evaluates candidate {shown(candidate_key)} on dataset {shown(dataset)} "
             "(it may belong to an older version of a prompt)",
         )
 
@@ -209,8 +209,8 @@ def unknown(kind: str, name: str, known: Iterable[str]) -> str:
     """``unknown model 'gtp-4o' (did you mean 'gpt-4o'? known: gpt-4o, local)``."""
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {kind} {name!r} ({hint}known: {', '.join(names) or 'none'})"
+    hint = f"did you mean {shown(close[0])}? " if close else ""
+    return f"unknown {kind} {shown(name)} ({hint}known: {shown_names(names) or 'none'})"
 
 
 def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
@@ -282,7 +282,7 @@ def _validate(
         for err in exc.errors():
             path = prefix + tuple(err["loc"])
             got = (
-                f" (got {redact(repr(err['input']))[:200]})"
+                f" (got {shorten(redact(repr(err['input'])))})"
                 if "input" in err and err["type"] != "missing"
                 else ""
             )
@@ -339,6 +339,12 @@ def _load_prompts(folder: Path, disp: _Display, issues: IssueCollector) -> dict[
     env = make_environment(folder)
     prompts: dict[str, Prompt] = {}
     for path in sorted(folder.glob("*.jinja")):
+        if not inside(path, folder.parent):
+            issues.add(
+                f"{disp(folder)}/{path.name}",
+                f"a link to {path.resolve()}, outside the lab: copy the file in",
+            )
+            continue
         try:
             check_name(path.stem, "prompt")
             prompts[path.stem] = load_prompt(env, path, disp(path))
@@ -359,7 +365,7 @@ def _load_judges(
     judges: dict[str, JudgeConfig] = {}
     templates: dict[str, Prompt] = {}
     lines_of: dict[str, tuple[str, dict[KeyPath, int]]] = {}
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+    for path in _yaml_files(folder, "judge", disp, issues):
         file = disp(path)
         try:
             check_name(path.stem, "judge")
@@ -377,20 +383,17 @@ def _load_judges(
         ok = True
         if config.model and config.model not in models:
             why = (
-                f"model {config.model!r} is declared but invalid (see models.yaml)"
+                f"model {shown(config.model)} is declared but invalid (see models.yaml)"
                 if config.model in declared
                 else unknown("model", config.model, models)
             )
             issues.add(file, why, line=line_of(lines, ("model",)))
             ok = False
         if config.template:
-            target = folder / config.template
-            if not target.is_file():
-                issues.add(
-                    file,
-                    f"template {config.template!r} not found in {disp(folder)}",
-                    line=line_of(lines, ("template",)),
-                )
+            target = _judge_template(folder, config.template)
+            where = line_of(lines, ("template",))
+            if isinstance(target, str):
+                issues.add(file, target, line=where, key="template")
                 ok = False
             else:
                 try:
@@ -412,18 +415,37 @@ def _load_judges(
                 issues.add(file, unknown("judge", member, judges), line=where)
             elif other.kind != "rubric":
                 issues.add(
-                    file, f"member {member!r} is a {other.kind} judge, not a rubric", line=where
+                    file,
+                    f"member {shown(member)} is a {other.kind} judge, not a rubric",
+                    line=where,
                 )
             elif dims is not None and other.dimensions != dims:
                 issues.add(
                     file,
-                    f"member {member!r} scores {other.dimensions}, the others {dims}: "
+                    f"member {shown(member)} scores {other.dimensions}, the others {dims}: "
                     "a panel's members must score the same dimensions",
                     line=where,
                 )
             else:
                 dims = other.dimensions
     return judges, templates
+
+
+def _judge_template(folder: Path, name: str) -> Path | str:
+    """The judge template ``name`` (relative to judges/), or why it can't be used.
+
+    Only files inside the lab: an absolute path, a ``..`` leaving the lab or a symlink resolving
+    outside it would send a file of the machine (``/etc/passwd``) to the judge's provider.
+    """
+    root = folder.parent
+    if Path(name).is_absolute():
+        return f"template {shown(name)} is an absolute path; give a path inside the lab"
+    target = folder / name
+    if not inside(target, root):
+        return f"template {shown(name)} resolves outside the lab ({root}); keep it in judges/"
+    if not target.is_file():
+        return f"template {shown(name)} not found in {folder.name}/"
+    return target
 
 
 def _load_budgets(path: Path, disp: _Display, issues: IssueCollector) -> BudgetsConfig:
@@ -471,6 +493,21 @@ def _find_datasets(folder: Path, disp: _Display, issues: IssueCollector) -> dict
     return datasets
 
 
+def _yaml_files(folder: Path, kind: str, disp: _Display, issues: IssueCollector) -> list[Path]:
+    """``*.yaml`` and ``*.yml`` of a folder; a name given by both is refused, not guessed."""
+    by_stem: dict[str, list[Path]] = {}
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        by_stem.setdefault(path.stem, []).append(path)
+    for stem, paths in by_stem.items():
+        if len(paths) > 1:
+            issues.add(
+                disp(paths[-1]),
+                f"two files define {kind} {shown(stem)}: "
+                f"{' and '.join(p.name for p in paths)}; keep one",
+            )
+    return sorted(paths[0] for paths in by_stem.values() if len(paths) == 1)
+
+
 _Source = tuple[str, dict[KeyPath, int]]
 _Raw = tuple[dict[str, Any], str, dict[KeyPath, int]]
 
@@ -486,7 +523,7 @@ def _load_experiments(
         issues.add(disp(folder), "experiments/ folder not found")
         return {}
     experiments: dict[str, ExperimentConfig] = {}
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+    for path in _yaml_files(folder, "experiment", disp, issues):
         file = disp(path)
         try:
             check_name(path.stem, "experiment")
@@ -572,7 +609,7 @@ def _check_experiment(
     ):
         for index, item in enumerate(names):
             if kind == "models" and item in declared and item not in known:
-                add((kind, index), f"model {item!r} is declared but invalid (see models.yaml)")
+                add((kind, index), f"model {shown(item)} is declared but invalid (see models.yaml)")
             elif item not in known:
                 add((kind, index), unknown(kind.rstrip("s"), item, known))
     known_metrics = lab.experiment_metrics(name)
@@ -582,13 +619,14 @@ def _check_experiment(
             add(("metrics", index), unknown("metric", metric, known_metrics) + hint)
     if config.primary_metric and config.primary_metric not in config.metrics:
         add(
-            ("primary_metric",), f"{config.primary_metric!r} is not one of metrics {config.metrics}"
+            ("primary_metric",),
+            f"{shown(config.primary_metric)} is not one of metrics {shown_names(config.metrics)}",
         )
     for index, values in enumerate(_grid_points(config)):
         try:
             GenerationParams(**values)
         except ValidationError as exc:
-            add(("params_grid",), f"grid point {index} {values}: {exc.errors()[0]['msg']}")
+            add(("params_grid",), f"grid point {index} {shown(values)}: {exc.errors()[0]['msg']}")
     if len(issues.issues) > before:
         return False
     if config.baseline is not None:
@@ -616,11 +654,14 @@ def _check_baseline(lab: Lab, name: str, spec: str, add: Any) -> None:
     found = match_baseline(spec, candidates)
     labels = [c.label for c in candidates]
     if not found:
-        add(("baseline",), f"baseline {spec!r} is none of the candidates ({', '.join(labels)})")
+        add(
+            ("baseline",),
+            f"baseline {shown(spec)} is none of the candidates ({shown_names(labels)})",
+        )
     elif len(found) > 1:
         add(
             ("baseline",),
-            f"baseline {spec!r} matches {len(found)} candidates "
+            f"baseline {shown(spec)} matches {len(found)} candidates "
             f"({', '.join(c.label for c in found)}); name one",
         )
 
@@ -654,7 +695,8 @@ def _check_optimize(lab: Lab, config: ExperimentConfig, add: Any) -> None:
     if settings.seed_prompt is not None and settings.seed_prompt not in config.prompts:
         add(
             ("optimize", "seed_prompt"),
-            f"seed_prompt {settings.seed_prompt!r} is not one of prompts {config.prompts}",
+            f"seed_prompt {shown(settings.seed_prompt)} is not one of prompts "
+            f"{shown_names(config.prompts)}",
         )
     metric = lab.metrics.get(config.metric)
     if metric is not None and metric.source is not None:
@@ -668,7 +710,10 @@ def _check_gate(lab: Lab, name: str, config: ExperimentConfig, add: Any) -> None
     gate = config.gate
     assert gate is not None
     if gate.metric is not None and gate.metric not in config.metrics:
-        add(("gate", "metric"), f"{gate.metric!r} is not one of metrics {config.metrics}")
+        add(
+            ("gate", "metric"),
+            f"{shown(gate.metric)} is not one of metrics {shown_names(config.metrics)}",
+        )
     labels = [c.label for c in lab.candidates(name)]
     for index, label in enumerate(gate.candidates):
         if label not in labels and not match_baseline(label, lab.candidates(name)):
@@ -689,8 +734,8 @@ def _check_variables(lab: Lab, name: str, prompts: list[str], issues: IssueColle
         prompt = lab.prompts[prompt_name]
         for variable in sorted(prompt.variables - fields):
             message = (
-                f"uses variable {variable!r}, which dataset {name!r} ({dataset.display}) "
-                f"does not have (fields: {', '.join(sorted(fields))})"
+                f"uses variable {shown(variable)}, which dataset {name!r} ({dataset.display}) "
+                f"does not have (fields: {shown_names(sorted(fields))})"
             )
             if message not in {i.message for i in issues.issues}:
                 issues.add(prompt.display, message)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._errors import shown, shown_names
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -16,7 +19,7 @@ def check_name(value: str, what: str) -> str:
     """A name usable in partition keys and file names: letters, digits, ``_ . -``."""
     if not _NAME.match(value):
         raise ValueError(
-            f"{what} name {value!r} may hold only letters, digits, '_', '.', '-' "
+            f"{what} name {shown(value)} may hold only letters, digits, '_', '.', '-' "
             "and must start with a letter or digit"
         )
     return value
@@ -100,6 +103,17 @@ class BudgetsConfig(BaseModel):
     monthly: float | None = Field(default=None, gt=0)
     warn_at: float = Field(default=0.8, gt=0, le=1, description="Warn at this share of a cap")
     timezone: str = Field(default="UTC", description="Where a day starts")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"unknown time zone {shown(value)} (an IANA name: UTC, Europe/Paris, ...)"
+            ) from None
+        return value
 
     def limits(self) -> dict[str, float]:
         """``period -> cap`` for the periods that have one."""
@@ -207,7 +221,8 @@ class ExperimentConfig(BaseModel):
             raise ValueError(f"mode: {self.mode} evaluates each item once; set repeats: 1")
         if self.mode == "adaptive" and self.adaptive.metric not in (None, *self.metrics):
             raise ValueError(
-                f"adaptive.metric {self.adaptive.metric!r} is not one of metrics: {self.metrics}"
+                f"adaptive.metric {shown(self.adaptive.metric)} is not one of metrics: "
+                f"{shown_names(self.metrics)}"
             )
         return self
 
@@ -217,7 +232,7 @@ class ExperimentConfig(BaseModel):
         for name, values in grid.items():
             if name not in PARAM_NAMES:
                 known = ", ".join(sorted(PARAM_NAMES))
-                raise ValueError(f"unknown parameter {name!r} (known: {known})")
+                raise ValueError(f"unknown parameter {shown(name)} (known: {known})")
             if not values:
                 raise ValueError(f"{name}: needs at least one value")
         return grid

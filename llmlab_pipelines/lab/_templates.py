@@ -1,30 +1,286 @@
-"""Prompt templates: sandboxed Jinja, content-hashed versions, strict variables."""
+"""Prompt templates: sandboxed Jinja, content-hashed versions, strict variables.
+
+The sandbox keeps templates away from Python and from files outside the lab, and bounds what
+one render may cost: time (``RENDER_SECONDS`` per item, checked at every loop step, call and
+filter), the rendered size (``MAX_RENDERED_CHARS``) and the operations that allocate a large
+string in one step (``range``, ``lipsum``, format widths, ``*``, ``**``, widening filters).
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
+import string
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import generate_lorem_ipsum
+from markupsafe import EscapeFormatter, Markup
 
-from ._errors import LabError
+from ._errors import LabError, shorten, shown
 
 MAX_TEMPLATE_BYTES = 1_000_000
+MAX_RENDERED_CHARS = 10_000_000  # ~2.5M tokens: more than any model's context
+RENDER_SECONDS = 2.0  # per item; a real prompt renders in well under a millisecond
+MAX_RANGE = 10_000
+MAX_WIDTH = 10_000  # format widths and precisions, center/indent/wordwrap widths ...
+MAX_LIPSUM_PARAGRAPHS = 100
+MAX_INT_BITS = 100_000
 BUILTIN_VARIABLES = frozenset({"item", "loop", "range", "namespace", "dict", "lipsum", "cycler"})
+_WIDENING_FILTERS = frozenset({"batch", "center", "indent", "slice", "tojson", "wordwrap"})
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d*)(?:\.(\*|\d*))?")
 
 
 class TemplateRenderError(LabError):
     """A template that cannot be rendered for one dataset record."""
 
 
-def make_environment(prompts_dir: Path) -> ImmutableSandboxedEnvironment:
-    """A sandboxed environment: templates can't reach Python or files outside ``prompts/``."""
-    return ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(prompts_dir)),
+class RenderLimit(jinja2.exceptions.SecurityError):
+    """A render that went over one of the sandbox's bounds."""
+
+
+@dataclass
+class _Budget:
+    deadline: float
+    steps: int = 0
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("llmlab_render_budget", default=None)
+
+
+def _tick() -> None:
+    """Refuse to go on once the current render has used its time."""
+    budget = _BUDGET.get()
+    if budget is not None and time.monotonic() > budget.deadline:
+        raise RenderLimit(
+            f"still rendering after {RENDER_SECONDS:g} s (the limit per item): "
+            "a loop or recursion too large for a prompt?"
+        )
+
+
+def _bounded_range(*args: int) -> range:
+    rng = range(*args)
+    if len(rng) > MAX_RANGE:
+        raise RenderLimit(f"range of {len(rng):,} numbers; the limit is {MAX_RANGE:,}")
+    return rng
+
+
+def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    if n > MAX_LIPSUM_PARAGRAPHS or max > MAX_WIDTH or min > MAX_WIDTH:
+        raise RenderLimit(
+            f"lipsum(n={shown(n)}, min={shown(min)}, max={shown(max)}): at most "
+            f"{MAX_LIPSUM_PARAGRAPHS} paragraphs of at most {MAX_WIDTH:,} words"
+        )
+    return str(generate_lorem_ipsum(n=n, html=html, min=min, max=max))
+
+
+def _check_width(value: Any, what: str) -> None:
+    if isinstance(value, int) and abs(value) > MAX_WIDTH:
+        raise RenderLimit(f"{what} {value:,} is too wide; the limit is {MAX_WIDTH:,}")
+    if isinstance(value, str) and len(value) > MAX_WIDTH:
+        raise RenderLimit(f"{what} of {len(value):,} characters; the limit is {MAX_WIDTH:,}")
+
+
+def _check_format_spec(spec: str) -> None:
+    """``'>1000000000'`` in ``'{0:>1000000000}'.format(x)``: refuse huge widths/precisions."""
+    for digits in re.findall(r"\d+", spec):
+        if len(digits) > 6 or int(digits) > MAX_WIDTH:
+            raise RenderLimit(
+                f"format width {shorten(digits)} is too wide; the limit is {MAX_WIDTH:,}"
+            )
+
+
+def _check_percent_format(fmt: str) -> None:
+    """``'%1000000000s' % x``: refuse huge widths, and widths taken from an argument (``*``)."""
+    for width, precision in _PERCENT_SPEC.findall(fmt):
+        for part in (width, precision):
+            if part == "*":
+                raise RenderLimit("'%*' formats take their width from an argument; write it out")
+            if part:
+                _check_format_spec(part)
+
+
+def _check_count(n: int, what: str) -> None:
+    if n > MAX_RENDERED_CHARS:
+        raise RenderLimit(
+            f"{what} makes {n:,} characters or items; the limit is {MAX_RENDERED_CHARS:,}"
+        )
+
+
+def _check_length(value: Any, what: str) -> Any:
+    if isinstance(value, (str, list, tuple)):
+        _check_count(len(value), what)
+    return value
+
+
+class _WidthLimit(string.Formatter):
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        _check_format_spec(format_spec)
+        return super().format_field(value, format_spec)
+
+
+class _BoundedFormatter(_WidthLimit, SandboxedFormatter):
+    pass
+
+
+class _BoundedEscapeFormatter(_WidthLimit, SandboxedFormatter, EscapeFormatter):
+    pass
+
+
+class LabSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with bounds on time and size (see the module's docstring)."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.globals["range"] = _bounded_range
+        self.globals["lipsum"] = _bounded_lipsum
+        self.filters = {name: _guarded(name, fn) for name, fn in self.filters.items()}
+        self.tests = {name: _guarded(name, fn) for name, fn in self.tests.items()}
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Every call from a template (functions, macros, methods) checks the time."""
+        _tick()
+        return super().call(context, obj, *args, **kwargs)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """``*``, ``**`` and ``%``, refused before they allocate something huge."""
+        _tick()
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
+                    _check_count(len(seq) * n, "repetition")
+            if isinstance(left, int) and isinstance(right, int):
+                _check_bits(abs(left).bit_length() + abs(right).bit_length())
+        elif operator == "**" and isinstance(left, int) and isinstance(right, int):
+            _check_bits(abs(left).bit_length() * max(right, 0))
+        elif operator == "%" and isinstance(left, str):
+            _check_percent_format(left)
+        return self.binop_table[operator](left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` / ``format_map``, sandboxed and with bounded field widths."""
+        if super().wrap_str_format(value) is None:
+            return None
+        f_self = value.__self__
+        formatter: SandboxedFormatter = (
+            _BoundedEscapeFormatter(self, escape=f_self.escape)
+            if isinstance(f_self, Markup)
+            else _BoundedFormatter(self)
+        )
+        is_format_map = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if is_format_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                kwargs, args = args[0], ()
+            return type(f_self)(formatter.vformat(f_self, args, kwargs))
+
+        return functools.update_wrapper(wrapper, value)
+
+    def llmlab_loop(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        """What every ``{% for %}`` iterates: the items, checking the time as it goes."""
+        budget = _BUDGET.get()
+        for value in iterable:
+            if budget is not None:
+                budget.steps += 1
+                if budget.steps % 256 == 0:
+                    _tick()
+            yield value
+
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
+        for loop in source.find_all(nodes.For):
+            loop.iter = nodes.Call(
+                nodes.EnvironmentAttribute("llmlab_loop"),
+                [loop.iter],
+                [],
+                None,
+                None,
+                lineno=loop.iter.lineno,
+            )
+        return super()._generate(source, name, filename, defer_init=defer_init)
+
+
+def _check_bits(bits: int) -> None:
+    if bits > MAX_INT_BITS:
+        raise RenderLimit(f"a number of ~{bits:,} bits; the limit is {MAX_INT_BITS:,}")
+
+
+def _guarded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter or test that checks the time, its widths and the size of what it returns."""
+    skip = 0 if getattr(fn, "jinja_pass_arg", None) is None else 1  # context/environment first
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _tick()
+        _check_arguments(name, args[skip:], kwargs)
+        return _check_length(fn(*args, **kwargs), f"filter {name!r}")
+
+    return guarded
+
+
+def _check_arguments(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse the arguments that would make one filter call allocate something huge."""
+    if name in _WIDENING_FILTERS:
+        for value in [*args[1:], *kwargs.values()]:
+            if not isinstance(value, bool):
+                _check_width(value, f"{name}() argument")
+    elif name == "format" and args and isinstance(args[0], str):
+        _check_percent_format(args[0])
+    elif name == "replace" and len(args) >= 3 and all(isinstance(a, str) for a in args[:3]):
+        text, old, new = args[:3]
+        grows = max(len(new) - len(old), 0) * (text.count(old) if old else len(text) + 1)
+        _check_count(len(text) + grows, "replace()")
+
+
+class _LabLoader(jinja2.FileSystemLoader):
+    """Templates from one folder, refusing a file that resolves outside the lab (a symlink)."""
+
+    def __init__(self, folder: Path, root: Path) -> None:
+        super().__init__(str(folder))
+        self.root = root.resolve()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if filename is not None and not inside(Path(filename), self.root):
+            raise jinja2.exceptions.SecurityError(
+                f"template {shown(template)} resolves outside the lab ({self.root})"
+            )
+        return source, filename, uptodate
+
+
+def inside(path: Path, root: Path) -> bool:
+    """True when ``path``, symlinks resolved, lies within ``root``."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def make_environment(prompts_dir: Path, root: Path | None = None) -> LabSandbox:
+    """A sandboxed environment: templates can't reach Python or files outside the lab.
+
+    Args:
+        prompts_dir: The folder templates and their includes are loaded from.
+        root: The lab folder no template may resolve outside of (default: the folder's parent).
+    """
+    return LabSandbox(
+        loader=_LabLoader(prompts_dir, root if root is not None else prompts_dir.parent),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
@@ -49,30 +305,53 @@ class Prompt:
         return self.hash[:8]
 
     def render(self, record: dict[str, Any], *, item_id: str = "?") -> str:
-        """Render for one record.
+        """Render for one record, within the sandbox's bounds of time and size.
 
         Raises:
-            TemplateRenderError: naming the template, the item and the missing variable.
+            TemplateRenderError: naming the template, the item and what went wrong.
         """
+        where = f"item {shown(item_id)}"
+        if "item" in record:
+            raise TemplateRenderError.single(
+                self.display,
+                f"{where}: the record has a field named 'item', which templates reserve for "
+                "the whole record ({{ item.question }}); rename the field",
+            )
+        token = _BUDGET.set(_Budget(time.monotonic() + RENDER_SECONDS))
         try:
-            return self._template.render(**record, item=record)
+            return self._render({**record, "item": record})
+        except RenderLimit as exc:
+            raise TemplateRenderError.single(self.display, f"{where}: {exc}") from None
         except jinja2.UndefinedError as exc:
             raise TemplateRenderError.single(
-                self.display, f"item {item_id!r}: {exc.message}", key="render"
+                self.display, f"{where}: {exc.message}", key="render"
             ) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateRenderError.single(
-                self.display, f"item {item_id!r}: refused by the sandbox: {exc}"
+                self.display, f"{where}: refused by the sandbox: {exc}"
             ) from None
         except Exception as exc:  # a filter raising on odd data, a division by zero ...
             raise TemplateRenderError.single(
-                self.display, f"item {item_id!r}: {type(exc).__name__}: {exc}"
+                self.display, f"{where}: {type(exc).__name__}: {exc}"
             ) from None
+        finally:
+            _BUDGET.reset(token)
+
+    def _render(self, variables: dict[str, Any]) -> str:
+        parts: list[str] = []
+        size = 0
+        for chunk in self._template.generate(variables):
+            size += len(chunk)
+            if size > MAX_RENDERED_CHARS:
+                raise RenderLimit(
+                    f"the rendered prompt passed {MAX_RENDERED_CHARS:,} characters (the limit)"
+                )
+            parts.append(chunk)
+        _tick()
+        return "".join(parts)
 
 
-def prompt_from_source(
-    env: ImmutableSandboxedEnvironment, name: str, source: str, path: Path
-) -> Prompt:
+def prompt_from_source(env: LabSandbox, name: str, source: str, path: Path) -> Prompt:
     """Compile a template held as text (a proposed variant); ``path`` is where it would live.
 
     Raises:
@@ -83,7 +362,7 @@ def prompt_from_source(
     return _compile(env, name=name, path=path, display=name, raw=raw, source=source)
 
 
-def load_prompt(env: ImmutableSandboxedEnvironment, path: Path, display: str) -> Prompt:
+def load_prompt(env: LabSandbox, path: Path, display: str) -> Prompt:
     """Compile one template file.
 
     Raises:
@@ -108,7 +387,7 @@ def _check_size(raw: bytes, display: str) -> None:
 
 
 def _compile(
-    env: ImmutableSandboxedEnvironment,
+    env: LabSandbox,
     *,
     name: str,
     path: Path,
@@ -127,7 +406,7 @@ def _compile(
     digest = hashlib.sha256(raw)
     for included_name in sorted(n for n in meta.find_referenced_templates(ast) if n):
         included = path.parent / included_name
-        if included.is_file():
+        if included.is_file() and inside(included, path.parent.parent):
             digest.update(included.read_bytes())
     variables = frozenset(meta.find_undeclared_variables(ast)) - BUILTIN_VARIABLES
     return Prompt(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import importlib.metadata
 import importlib.util
 import inspect
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,13 @@ from ._builtin import (
 from ._score import MetricError, score_frame
 
 MetricFn = Callable[[str, Any, dict[str, Any]], float]
+
+#: Seconds a lab's own metric may take on one item (``name.timeout_s = ...`` changes it).
+USER_METRIC_SECONDS = 30.0
+
+
+class MetricTimeout(RuntimeError):
+    """A lab metric that gave no result in its time limit."""
 
 
 def _unused(output: str, expected: Any, record: dict[str, Any]) -> float:
@@ -77,7 +88,7 @@ def load_user_metrics(folder: Path) -> dict[str, Metric]:
     Raises:
         LabError: naming the file (and line) that fails to import, or a name clash.
     """
-    from ..lab._errors import LabError
+    from ..lab._errors import LabError, shorten
 
     found: dict[str, Metric] = {}
     for entry in importlib.metadata.entry_points(group="llmlab.metrics"):
@@ -92,12 +103,17 @@ def load_user_metrics(folder: Path) -> dict[str, Metric]:
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: `sys.exit(0)` must not pass as success
             line = exc.lineno if isinstance(exc, SyntaxError) else _line_in(exc, path)
+            why = (
+                f"it exited (sys.exit({shorten(repr(exc.code))})) while being imported"
+                if isinstance(exc, SystemExit)
+                else f"{type(exc).__name__}: {shorten(str(exc), 300)}"
+            )
             raise LabError.single(
-                f"{folder.name}/{path.name}",
-                f"cannot import: {type(exc).__name__}: {exc}",
-                line=line,
+                f"{folder.name}/{path.name}", f"cannot import: {why}", line=line
             ) from None
         for attr, fn in vars(module).items():
             if attr.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != name:
@@ -108,7 +124,14 @@ def load_user_metrics(folder: Path) -> dict[str, Metric]:
                     f"metric {attr!r} would shadow the built-in one; rename it",
                     line=fn.__code__.co_firstlineno,
                 )
-            found[attr] = _as_metric(attr, fn)
+            metric = _as_metric(attr, fn)
+            seconds = float(getattr(fn, "timeout_s", USER_METRIC_SECONDS))
+            found[attr] = Metric(
+                attr,
+                _TimeLimited(fn, attr, seconds),
+                binary=metric.binary,
+                needs_expected=metric.needs_expected,
+            )
     return found
 
 
@@ -119,6 +142,78 @@ def _as_metric(name: str, fn: MetricFn) -> Metric:
         binary=bool(getattr(fn, "binary", True)),
         needs_expected=bool(getattr(fn, "needs_expected", True)),
     )
+
+
+class _Job:
+    def __init__(self, fn: MetricFn, args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class _TimeLimited:
+    """A lab's metric, run in a worker thread and given ``seconds`` per item.
+
+    A metric stuck in ``while True`` (or waiting on something that never answers) raises
+    MetricTimeout in the caller, which names the metric and the item; the stuck thread is
+    asked to stop (an asynchronous exception, which pure-Python loops honour) and left behind
+    as a daemon, so it can't keep the process alive. Built-in metrics don't pay for this.
+    """
+
+    def __init__(self, fn: MetricFn, name: str, seconds: float) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn, self.name, self.seconds = fn, name, seconds
+        self._jobs: queue.SimpleQueue[_Job] | None = None
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, output: str, expected: Any, record: dict[str, Any]) -> float:
+        if self._thread is None:
+            self._jobs = queue.SimpleQueue()
+            self._thread = threading.Thread(
+                target=_work, args=(self._jobs,), name=f"llmlab-metric-{self.name}", daemon=True
+            )
+            self._thread.start()
+        assert self._jobs is not None
+        job = _Job(self.fn, (output, expected, record))
+        self._jobs.put(job)
+        if not job.done.wait(self.seconds):
+            self._abandon()
+            raise MetricTimeout(
+                f"no result after {self.seconds:g} s (the limit per item; set "
+                f"`{self.name}.timeout_s = ...` in the metric's file to allow more)"
+            )
+        if isinstance(job.error, SystemExit):
+            raise RuntimeError(f"the metric called sys.exit({job.error.code!r})")
+        if job.error is not None:
+            raise job.error
+        return job.value  # type: ignore[no-any-return]
+
+    def _abandon(self) -> None:
+        thread, self._thread, self._jobs = self._thread, None, None
+        if thread is not None and thread.ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandon)
+            )
+
+
+class _Abandon(BaseException):
+    """Raised inside a metric's worker thread once its caller stopped waiting."""
+
+
+def _work(jobs: queue.SimpleQueue[_Job]) -> None:
+    try:
+        while True:
+            job = jobs.get()
+            try:
+                job.value = job.fn(*job.args)
+            except _Abandon:
+                raise
+            except BaseException as exc:  # handed to the caller, which raises it
+                job.error = exc
+            job.done.set()
+    except _Abandon:
+        return  # the caller has moved on
 
 
 def _line_in(exc: BaseException, path: Path) -> int | None:
@@ -136,6 +231,7 @@ __all__ = [
     "Metric",
     "MetricError",
     "MetricFn",
+    "MetricTimeout",
     "contains",
     "exact_match",
     "first_number",
