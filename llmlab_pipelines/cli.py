@@ -82,6 +82,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         print(f"report: {summary.reports.get(name, '-')}\n")
     print(f"{len(summary.dagster_runs)} Dagster runs; open them with `llmlab ui`")
+    unanswered = summary.unanswered_text()
+    if unanswered:
+        print(unanswered, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -41,10 +41,22 @@ class RunSummary:
     checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
     adaptive: dict[str, dict[str, object]] = field(default_factory=dict)
     optimizations: dict[str, dict[str, object]] = field(default_factory=dict)
+    unanswered: dict[str, int] = field(default_factory=dict)  # "candidate on dataset" -> items
 
     def check(self, name: str) -> list[dg.AssetCheckEvaluation]:
         """Every evaluation of one asset check, in run order."""
         return [c for c in self.checks if c.check_name == name]
+
+    def unanswered_text(self) -> str:
+        """Why a run that finished is still incomplete (empty when every item has its answer)."""
+        total = sum(self.unanswered.values())
+        if not total:
+            return ""
+        where = ", ".join(f"{label}: {n}" for label, n in self.unanswered.items() if n)
+        return (
+            f"{total} items unanswered ({where}); their rows say why. Re-run to fill them: "
+            "answered items come from the cache, only the unanswered ones are called again."
+        )
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -240,11 +252,17 @@ def run_lab(
             f"{plan.candidate.label} on {plan.dataset}",
             run_tags(lab, plan.candidate.model),
         )
+        generated = result.asset_materializations_for_node("generations")
         spent = sum(
             float(m.metadata[k].value)  # type: ignore[union-attr]
-            for m in result.asset_materializations_for_node("generations")
+            for m in generated
             for k in ("cost_usd_spent_now",)
             if k in m.metadata
+        )
+        summary.unanswered[f"{plan.candidate.label} on {plan.dataset}"] = sum(
+            int(m.metadata["unanswered"].value)  # type: ignore[union-attr, arg-type]
+            for m in generated
+            if "unanswered" in m.metadata
         )
         for n in users:
             left[n] = float(left[n]) - spent  # type: ignore[arg-type]

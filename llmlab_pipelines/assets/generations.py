@@ -90,6 +90,8 @@ def generations(
     if len(stopped):
         metadata["stopped_by"] = str(stopped["error"].iloc[0])
         context.log.warning(f"partial: {len(stopped)} calls not made: {stopped['error'].iloc[0]}")
+    for warning in _provider_warnings(frame, llm):
+        context.log.warning(warning)
     metadata["breakers"] = dg.MetadataValue.json(engine.breakers())
     if budget is not None:
         metadata["budget_usd"] = budget.limit_usd
@@ -116,17 +118,51 @@ def _error_summary(frame: pd.DataFrame, rate: float, threshold: float) -> str:
     kinds = ", ".join(f"{k}: {n}" for k, n in errors["error_type"].value_counts().items())
     return (
         f"error rate {rate:.1%} (threshold {threshold:.0%}); {kinds}; "
-        f"e.g. item {errors['item_id'].iloc[0]!r}: {str(errors['error'].iloc[0])[:300]}"
+        f"e.g. item {errors['item_id'].iloc[0]!r}: {str(errors['error'].iloc[0])[:300]}; "
+        f"{len(errors)} of {len(frame)} items unanswered: re-run to fill them"
     )
+
+
+#: Longest text of one cell in the metadata preview (the event log keeps every materialization).
+PREVIEW_CELL_CHARS = 200
+
+
+def _clip(value: object) -> object:
+    if isinstance(value, str) and len(value) > PREVIEW_CELL_CHARS:
+        return value[:PREVIEW_CELL_CHARS] + f"… ({len(value):,} chars)"
+    return value
+
+
+def _provider_warnings(frame: pd.DataFrame, llm: LLMResource) -> list[str]:
+    """Replies that were cut, Retry-After waits that were capped: said once per partition."""
+    out = []
+    cut = int(frame["output_truncated"].sum()) if len(frame) else 0
+    if cut:
+        out.append(
+            f"{cut} replies were longer than max_output_chars ({llm.max_output_chars:,}) and "
+            "were stored cut (column output_truncated)"
+        )
+    capped = frame.loc[frame["retry_after_capped_s"] > 0] if len(frame) else frame
+    if len(capped):
+        cap = llm.backoff_cap if llm.retry_after_cap is None else llm.retry_after_cap
+        out.append(
+            f"{len(capped)} calls were asked to wait up to "
+            f"{capped['retry_after_capped_s'].max():.0f}s (Retry-After) and waited at most "
+            f"{cap:g}s, the llm resource's retry_after_cap (column retry_after_capped_s)"
+        )
+    return out
 
 
 def _metadata(frame: pd.DataFrame, label: str, error_rate: float) -> dict[str, object]:
     ok = frame[frame["error"].isna()]
     preview = frame[["item_id", "repeat", "output", "error_type", "latency_s"]].head(8)
+    preview = preview.assign(output=preview["output"].map(_clip))
     return {
         "dagster/row_count": len(frame),
         "candidate": label,
         "error_rate": error_rate,
+        "unanswered": int(frame["error"].notna().sum()),
+        "truncated_outputs": int(frame["output_truncated"].sum()),
         "prompt_tokens": int(frame["prompt_tokens"].sum()),
         "completion_tokens": int(frame["completion_tokens"].sum()),
         "cost_usd": float(frame["cost_usd"].sum()),

@@ -27,6 +27,7 @@ FIELDS = (
     "latency_s",
     "model",
     "finish_reason",
+    "output_truncated",
 )
 
 

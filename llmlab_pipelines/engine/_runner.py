@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import random
 import threading
 import time
@@ -18,9 +19,10 @@ from ._budget import Budget, CircuitBreaker
 from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError
 from ._limits import AdaptiveGate, Limiter, RedisWindowLimiter, SlidingWindowLimiter
-from ._types import GenerationRequest, GenerationResult
+from ._types import Completion, GenerationRequest, GenerationResult
 
 ResultCallback = Callable[[GenerationResult], None]
+_log = logging.getLogger("llmlab_pipelines.engine")
 
 
 @dataclass
@@ -68,6 +70,8 @@ class _ModelLane:
         self.breaker = CircuitBreaker(
             config.model, config.breaker_threshold, config.breaker_cooldown_s
         )
+        self.progress_at = time.monotonic()  # the last successful call (or the run's start)
+        self.warned: set[str] = set()  # warnings already logged for this model
 
 
 _loop_lock = threading.Lock()
@@ -118,6 +122,12 @@ class Engine:
         cache_mode: ``use`` (read and write), ``refresh`` (write only: fresh samples), ``off``.
         redis_url: Share ``rpm`` limits across processes through this Redis.
         budget: Stop making calls before this spending cap is passed (cached answers are free).
+        retry_after_cap: Longest wait a provider's ``Retry-After`` may impose (default:
+            ``backoff_cap``); a longer one is cut, logged, and noted on the row.
+        rate_limit_patience_s: Rate-limited calls are retried (whatever ``max_retries``) until
+            the model has had no successful call for this long.
+        max_output_chars: Longer replies are cut to this many characters, with a marker and
+            ``output_truncated`` set.
     """
 
     def __init__(
@@ -131,10 +141,16 @@ class Engine:
         cache_mode: CacheMode = "use",
         redis_url: str | None = None,
         budget: Budget | None = None,
+        retry_after_cap: float | None = None,
+        rate_limit_patience_s: float = 600.0,
+        max_output_chars: int = 100_000,
     ) -> None:
         self.client = client if client is not None else LiteLLMClient()
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.retry_after_cap = backoff_cap if retry_after_cap is None else retry_after_cap
+        self.rate_limit_patience_s = rate_limit_patience_s
+        self.max_output_chars = max_output_chars
         self.on_progress = on_progress
         self.cache = cache if cache_mode != "off" else None
         self.cache_mode = cache_mode
@@ -184,6 +200,7 @@ class Engine:
             for indices in pending.values():
                 config = requests[indices[0]].config
                 lane = self.lanes.setdefault(_slug(config), _ModelLane(config, self.redis_url))
+                lane.progress_at = time.monotonic()
                 queue = iter(indices)
                 width = min(config.concurrency, len(indices))
                 workers += [
@@ -269,7 +286,10 @@ class Engine:
     async def _try(
         self, request: GenerationRequest, lane: _ModelLane, start: float, attempts: int = 0
     ) -> GenerationResult:
-        tries = 0
+        """Call until success, a permanent error, ``max_retries`` other failures, or (for rate
+        limits, which are not failures) ``rate_limit_patience_s`` without progress."""
+        tries = failures = 0
+        capped = 0.0  # the longest Retry-After asked beyond the cap
         while True:
             tries += 1
             if lane.requests is not None:
@@ -278,17 +298,17 @@ class Engine:
                 await lane.tokens.acquire(_estimate_tokens(request))
             if not lane.breaker.allow():
                 error = ProviderError("circuit_open", lane.breaker.reason())
-                return self._failed(request, error, attempts + tries - 1, start)
+                return self._failed(request, error, attempts + tries - 1, start, capped)
             estimate = 0.0
             if self.budget is not None:
                 estimate = _estimate_cost(request)
                 if not self.budget.try_reserve(estimate):
                     lane.breaker.probing = False  # the probe was not spent
                     error = ProviderError("budget", self.budget.refusal(estimate))
-                    return self._failed(request, error, attempts + tries - 1, start)
+                    return self._failed(request, error, attempts + tries - 1, start, capped)
             try:
                 async with lane.gate:
-                    completion = await self.client.complete(request)
+                    completion = await self._call(request)
             except ProviderError as exc:
                 if self.budget is not None:
                     self.budget.settle(estimate, 0.0)
@@ -298,8 +318,22 @@ class Engine:
                     lane.breaker.probing = False  # not the provider's health: probe again later
                 if exc.kind == "rate_limit":
                     lane.gate.rate_limited()
-                if not exc.retryable or tries > request.config.max_retries:
-                    return self._failed(request, exc, attempts + tries, start)
+                    stalled = time.monotonic() - lane.progress_at
+                    if stalled >= self.rate_limit_patience_s:
+                        error = ProviderError(
+                            "rate_limit",
+                            f"{exc} (still rate limited after {stalled:.0f}s without a "
+                            f"successful call to {request.config.model}: rate_limit_patience_s "
+                            f"is {self.rate_limit_patience_s:g}s)",
+                        )
+                        return self._failed(request, error, attempts + tries, start, capped)
+                else:
+                    failures += 1
+                    if not exc.retryable or failures > request.config.max_retries:
+                        return self._failed(request, exc, attempts + tries, start, capped)
+                if exc.retry_after is not None and exc.retry_after > self.retry_after_cap:
+                    capped = max(capped, exc.retry_after)
+                    self._warn_capped(lane, request, exc.retry_after)
                 await asyncio.sleep(self._delay(tries, exc.retry_after))
                 continue
             except Exception as exc:  # a bug in a client must not lose the other rows
@@ -307,15 +341,17 @@ class Engine:
                     self.budget.settle(estimate, 0.0)
                 lane.breaker.probing = False
                 error = ProviderError("other", f"{type(exc).__name__}: {exc}")
-                return self._failed(request, error, attempts + tries, start)
+                return self._failed(request, error, attempts + tries, start, capped)
             if self.budget is not None:
                 self.budget.settle(estimate, completion.cost_usd)
             lane.breaker.success()
             lane.gate.succeeded()
+            lane.progress_at = time.monotonic()
+            text, cut = self._cap_output(completion.text, lane, request)
             return GenerationResult(
                 item_id=request.item_id,
                 repeat=request.repeat,
-                output=completion.text,
+                output=text,
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,
                 cost_usd=completion.cost_usd,
@@ -324,16 +360,72 @@ class Engine:
                 model=completion.model or request.config.model,
                 cache_key=request.cache_key,
                 finish_reason=completion.finish_reason,
+                output_truncated=cut,
+                retry_after_capped_s=capped,
             )
 
+    async def _call(self, request: GenerationRequest) -> Completion:
+        """One call with the model's ``timeout`` as a wall-clock deadline for the whole reply
+        (an HTTP read timeout alone lets a server that trickles bytes hold a call for ever)."""
+        timeout = request.config.timeout
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                return await self.client.complete(request)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise ProviderError(
+                "timeout",
+                f"no complete reply within {timeout:g}s (the model's `timeout`: a deadline for "
+                "the whole call)",
+            ) from None
+
+    def _cap_output(
+        self, text: str, lane: _ModelLane, request: GenerationRequest
+    ) -> tuple[str, bool]:
+        """The reply, cut to ``max_output_chars`` with a visible marker when longer."""
+        if len(text) <= self.max_output_chars:
+            return text, False
+        if "truncated" not in lane.warned:
+            lane.warned.add("truncated")
+            _log.warning(
+                "%s sent a %d-character reply to item %r; kept the first %d (max_output_chars); "
+                "such rows have output_truncated set",
+                request.config.model,
+                len(text),
+                request.item_id,
+                self.max_output_chars,
+            )
+        marker = f"\n[llmlab: reply cut: {len(text):,} characters, kept {self.max_output_chars:,}]"
+        return text[: self.max_output_chars] + marker, True
+
+    def _warn_capped(self, lane: _ModelLane, request: GenerationRequest, asked: float) -> None:
+        if "retry_after" in lane.warned:
+            return
+        lane.warned.add("retry_after")
+        _log.warning(
+            "%s asked to wait %.0fs (Retry-After); waiting at most %gs (retry_after_cap); "
+            "such rows have retry_after_capped_s set",
+            request.config.model,
+            asked,
+            self.retry_after_cap,
+        )
+
     def _delay(self, attempts: int, retry_after: float | None) -> float:
-        backoff = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
+        backoff = min(self.backoff_cap, self.backoff_base * 2 ** min(attempts - 1, 60))
         jittered = self._rng.uniform(0, backoff)
-        return max(jittered, retry_after) if retry_after is not None else jittered
+        if retry_after is None:
+            return jittered
+        return max(jittered, min(retry_after, self.retry_after_cap))
 
     @staticmethod
     def _failed(
-        request: GenerationRequest, exc: ProviderError, attempts: int, start: float
+        request: GenerationRequest,
+        exc: ProviderError,
+        attempts: int,
+        start: float,
+        capped: float = 0.0,
     ) -> GenerationResult:
         return GenerationResult(
             item_id=request.item_id,
@@ -345,6 +437,7 @@ class Engine:
             attempts=attempts,
             model=request.config.model,
             cache_key=request.cache_key,
+            retry_after_capped_s=capped,
         )
 
 
@@ -362,4 +455,5 @@ def _from_cache(request: GenerationRequest, row: dict[str, Any]) -> GenerationRe
         model=str(row.get("model") or request.config.model),
         cache_key=request.cache_key,
         finish_reason=str(row.get("finish_reason") or ""),
+        output_truncated=bool(row.get("output_truncated")),
     )

@@ -100,6 +100,8 @@ class GenerationResult:
     model: str = ""
     cache_key: str = ""
     finish_reason: str = ""
+    output_truncated: bool = False  # the reply passed max_output_chars and was cut (marked)
+    retry_after_capped_s: float = 0.0  # longest Retry-After asked beyond the cap (0: none)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -19,6 +19,23 @@ class LLMResource(dg.ConfigurableResource):
 
     backoff_base: float = Field(default=0.5, ge=0, description="First retry delay (s)")
     backoff_cap: float = Field(default=30.0, ge=0, description="Longest retry delay (s)")
+    retry_after_cap: float | None = Field(
+        default=None,
+        ge=0,
+        description="Longest wait a provider's Retry-After may impose (s); default: backoff_cap",
+    )
+    rate_limit_patience_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Rate-limited calls are retried until a model has had no successful call "
+        "for this long (s); other errors get the model's max_retries",
+    )
+    max_output_chars: int = Field(
+        default=100_000,
+        ge=1,
+        description="Longer replies are stored cut to this many characters, marked, with "
+        "output_truncated set",
+    )
     max_error_rate: float = Field(
         default=0.2, ge=0, le=1, description="Error rate above which the generations check fails"
     )
@@ -72,4 +89,7 @@ class LLMResource(dg.ConfigurableResource):
             cache_mode=self.cache,
             redis_url=self.redis_url,
             budget=budget,
+            retry_after_cap=self.retry_after_cap,
+            rate_limit_patience_s=self.rate_limit_patience_s,
+            max_output_chars=self.max_output_chars,
         )

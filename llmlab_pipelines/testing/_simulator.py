@@ -39,6 +39,13 @@ class SimulatorConfig:
         rate_malformed: Probability of a 200 whose body is not valid JSON.
         rate_empty: Probability of a valid reply with empty content.
         fail_first_n: The first n attempts of every prompt get a 503.
+        rate_limit_first_n: The first n attempts of every prompt get a 429 with
+            ``Retry-After: retry_after_s`` (e.g. a provider asking to wait an hour).
+        rate_trickle: Probability of a slow-loris reply: headers at once, then the body one
+            byte every ``trickle_interval_s`` (each read is quick, the whole reply is not).
+        trickle_interval_s: Seconds between two trickled bytes.
+        reply_chars: Pad every answer to this many characters, ignoring ``max_tokens`` (a
+            provider that sends a huge reply).
         seed: Seed of every random decision.
         responder: Prompt -> answer.
         api_key: When set, requests without ``Authorization: Bearer <key>`` get 401.
@@ -55,6 +62,10 @@ class SimulatorConfig:
     rate_malformed: float = 0.0
     rate_empty: float = 0.0
     fail_first_n: int = 0
+    rate_limit_first_n: int = 0
+    rate_trickle: float = 0.0
+    trickle_interval_s: float = 0.5
+    reply_chars: int | None = None
     seed: int = 0
     responder: Callable[[str], str] = field(default=echo_responder)
     api_key: str | None = None
@@ -276,14 +287,21 @@ class Simulator:
         fault = rng.random()
         if attempt < cfg.fail_first_n:
             return _error(503, "warming up (fail_first_n)", "server_error")
+        if attempt < cfg.rate_limit_first_n:
+            return _error(
+                429, "rate limit (first n)", "rate_limit_exceeded", _retry_after(cfg.retry_after_s)
+            )
         edges = _cumulative(
-            cfg.rate_429, cfg.rate_5xx, cfg.rate_timeout, cfg.rate_malformed, cfg.rate_empty
+            cfg.rate_429,
+            cfg.rate_5xx,
+            cfg.rate_timeout,
+            cfg.rate_malformed,
+            cfg.rate_empty,
+            cfg.rate_trickle,
         )
         latency = max(0.0, cfg.latency_s + rng.uniform(-1, 1) * cfg.latency_jitter_s)
         if fault < edges[0]:
-            return _error(
-                429, "rate limit", "rate_limit_exceeded", {"Retry-After": str(cfg.retry_after_s)}
-            )
+            return _error(429, "rate limit", "rate_limit_exceeded", _retry_after(cfg.retry_after_s))
         if fault < edges[1]:
             await asyncio.sleep(latency)
             return _error(rng.choice((500, 502, 503)), "upstream error", "server_error")
@@ -296,10 +314,15 @@ class Simulator:
                 status=200, text='{"id": "x", "choices": [{"mess', content_type="application/json"
             )
         answer = "" if fault < edges[4] else _truncate(cfg.responder(prompt), body)
+        if cfg.reply_chars is not None:
+            answer = _pad(answer or "x", cfg.reply_chars)
         with counters.lock:
             counters.successes[prompt] += 1
             counters.success_times.append(time.monotonic())
-        return web.json_response(_reply(body, prompt, answer, chat=chat))
+        reply = _reply(body, prompt, answer, chat=chat)
+        if edges[4] <= fault < edges[5]:
+            return await _trickle(request, json.dumps(reply).encode(), cfg.trickle_interval_s)
+        return web.json_response(reply)
 
     def _rpm_wait(self, now: float) -> float | None:
         """Seconds until a slot frees when the rpm window is full, else None (and record)."""
@@ -349,6 +372,31 @@ def _truncate(answer: str, body: dict[str, Any]) -> str:
     if limit:
         answer = " ".join(answer.split(" ")[: int(limit)])
     return answer
+
+
+def _pad(answer: str, chars: int) -> str:
+    """The answer repeated (space-separated) to exactly ``chars`` characters."""
+    return ((answer + " ") * (chars // (len(answer) + 1) + 1))[:chars]
+
+
+async def _trickle(request: web.Request, data: bytes, interval: float) -> web.StreamResponse:
+    """A slow-loris reply: status and headers now, then one byte every ``interval`` seconds."""
+    response = web.StreamResponse(
+        status=200, headers={"Content-Type": "application/json", "Content-Length": str(len(data))}
+    )
+    await response.prepare(request)
+    try:
+        for i in range(len(data)):
+            await response.write(data[i : i + 1])
+            await asyncio.sleep(interval)
+        await response.write_eof()
+    except ConnectionError:  # the client gave up: what a deadline is for
+        pass
+    return response
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": f"{seconds:g}"}
 
 
 def _tokens(text: str) -> int:

@@ -125,3 +125,33 @@ def test_concurrency_is_measured_and_the_server_stops_cleanly() -> None:
         assert sim.max_in_flight == 10
     assert sim._thread is not None and not sim._thread.is_alive()
     assert echo_responder("a\nb\n") == "b"
+
+
+def test_rate_limit_first_n_sends_the_configured_retry_after() -> None:
+    config = SimulatorConfig(rate_limit_first_n=2, retry_after_s=3600)
+    with Simulator(config) as sim:
+        replies = [post(sim, "/chat/completions", chat("hi")) for _ in range(3)]
+    assert [status for status, _, _ in replies] == [429, 429, 200]
+    assert replies[0][1]["Retry-After"] == "3600"
+
+
+def test_reply_chars_ignores_max_tokens() -> None:
+    with Simulator(SimulatorConfig(reply_chars=50_000)) as sim:
+        _, _, body = post(sim, "/completions", {"prompt": "x", "max_tokens": 16})
+    assert len(json.loads(body)["choices"][0]["text"]) == 50_000
+
+
+def test_a_trickled_reply_sends_headers_at_once_and_the_body_slowly() -> None:
+    import http.client
+    import time
+
+    with Simulator(SimulatorConfig(rate_trickle=1.0, trickle_interval_s=0.01)) as sim:
+        conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+        started = time.monotonic()
+        conn.request("POST", "/v1/completions", json.dumps({"prompt": "hi"}))
+        response = conn.getresponse()
+        headers_after = time.monotonic() - started
+        body = response.read()
+        body_after = time.monotonic() - started
+    assert response.status == 200 and json.loads(body)["choices"][0]["text"] == "hi"
+    assert headers_after < 0.5 and body_after >= len(body) * 0.01 * 0.8
