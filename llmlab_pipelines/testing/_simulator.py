@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._responders import echo_responder
+from ._responders import echo_responder, key_echo
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class SimulatorConfig:
         seed: Seed of every random decision.
         responder: Prompt -> answer.
         api_key: When set, requests without ``Authorization: Bearer <key>`` get 401.
+        echo_key: A successful reply carries the request's bearer key in its text and in its
+            ``model`` field, like a leaky provider or proxy (for tests that keys stay unwritten).
     """
 
     latency_s: float = 0.0
@@ -58,6 +60,7 @@ class SimulatorConfig:
     seed: int = 0
     responder: Callable[[str], str] = field(default=echo_responder)
     api_key: str | None = None
+    echo_key: bool = False
 
 
 class _Counters:
@@ -296,10 +299,13 @@ class Simulator:
                 status=200, text='{"id": "x", "choices": [{"mess', content_type="application/json"
             )
         answer = "" if fault < edges[4] else _truncate(cfg.responder(prompt), body)
+        model = str(body.get("model", "sim"))
+        if cfg.echo_key:
+            answer, model = key_echo(answer, model, auth)
         with counters.lock:
             counters.successes[prompt] += 1
             counters.success_times.append(time.monotonic())
-        return web.json_response(_reply(body, prompt, answer, chat=chat))
+        return web.json_response(_reply(prompt, answer, model, chat=chat))
 
     def _rpm_wait(self, now: float) -> float | None:
         """Seconds until a slot frees when the rpm window is full, else None (and record)."""
@@ -355,7 +361,7 @@ def _tokens(text: str) -> int:
     return max(1, len(text.split()))
 
 
-def _reply(body: dict[str, Any], prompt: str, answer: str, *, chat: bool) -> dict[str, Any]:
+def _reply(prompt: str, answer: str, model: str, *, chat: bool) -> dict[str, Any]:
     usage = {"prompt_tokens": _tokens(prompt), "completion_tokens": _tokens(answer)}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None}
@@ -367,7 +373,7 @@ def _reply(body: dict[str, Any], prompt: str, answer: str, *, chat: bool) -> dic
         "id": f"sim-{_digest(0, prompt, 0):x}",
         "object": "chat.completion" if chat else "text_completion",
         "created": int(time.time()),
-        "model": str(body.get("model", "sim")),
+        "model": model,
         "choices": [choice],
         "usage": usage,
     }
