@@ -164,7 +164,8 @@ def _strings(value: Any) -> list[str]:
 
 
 def _url_secret(value: str) -> str | None:
-    """A password in a URL, or a key-shaped query parameter (``?key=AIza...``)."""
+    """A password in a URL, or a secret-named or key-shaped query parameter (``?key=...``);
+    random ids (``?run=3f9a...``) are not secrets."""
     from urllib.parse import parse_qsl, urlsplit
 
     if "://" not in value:
@@ -177,8 +178,10 @@ def _url_secret(value: str) -> str | None:
     if password:
         return password
     for name, arg in parse_qsl(parts.query):
-        if arg and (_SECRET_KEY_NAME.search(name) or name.lower() == "key" or looks_like_key(arg)):
+        if arg and (_SECRET_KEY_NAME.search(name) or name.lower() in ("key", "sig")):
             return arg
+        if _shaped_key(arg):
+            return _shaped_key(arg)
     return None
 
 
