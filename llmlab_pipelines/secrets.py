@@ -81,7 +81,7 @@ def secret_values() -> tuple[str, ...]:
         and _cache["known"] == len(_known) + len(_env_names)
         and environ == _cache["environ"]
     ):
-        return _cache["values"]  # type: ignore[no-any-return]
+        return _cache["values"]
     found = set(_known)
     for name, value in os.environ.items():
         named = name in _env_names and len(value) >= 4
