@@ -146,7 +146,7 @@ class MLflowTracking(dg.ConfigurableResource):
         if found:
             return str(found[0].info.run_id)
         created = client.create_run(
-            experiment_id, run_name=redact(run.name), tags={PARTITION_TAG: redact(run.partition)}
+            experiment_id, run_name=redact(run.name), tags={PARTITION_TAG: run.partition}
         )
         return str(created.info.run_id)
 
