@@ -17,6 +17,7 @@ from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
 from ..report import markdown_table
 from ..resources import LabResource, LLMResource
 from ..resources.artifacts import artifact_root
+from ..secrets import redact, redact_frame, redact_metadata
 from ._progress import ProgressLogger
 
 
@@ -69,6 +70,7 @@ def generations(
         results = engine.run(requests)
     prompts = {(r.item_id, r.repeat): r.prompt for r in requests}
     frame = pd.DataFrame([{**r.row(), "prompt": prompts[(r.item_id, r.repeat)]} for r in results])
+    frame = redact_frame(frame)  # rows read from a cache written before a key was known, too
     ledger.record(
         root,
         ledger.spend_of(
@@ -96,11 +98,11 @@ def generations(
     if budget is not None:
         metadata["budget_usd"] = budget.limit_usd
         metadata["budget"] = budget.label
-    yield dg.Output(frame, metadata=metadata)
+    yield dg.Output(frame, metadata=redact_metadata(metadata))
     yield dg.AssetCheckResult(
         check_name="generation_error_rate",
         passed=error_rate <= llm.max_error_rate,
-        description=_error_summary(frame, error_rate, llm.max_error_rate),
+        description=redact(_error_summary(frame, error_rate, llm.max_error_rate)),
         metadata={
             "error_rate": error_rate,
             "threshold": llm.max_error_rate,

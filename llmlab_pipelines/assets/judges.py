@@ -24,6 +24,7 @@ from ..report import markdown_table, tables_by_candidate
 from ..resources import LabResource, LLMResource, MLflowTracking
 from ..resources.artifacts import artifact_root
 from ..resources.tracking import CandidateRun
+from ..secrets import redact_frame, redact_metadata
 from ._automation import ANALYSIS_CONDITION
 from ._progress import ProgressLogger
 
@@ -93,26 +94,31 @@ def judge_scores(
             experiments=",".join(the_lab.experiments_for(keys[DATASET])),
         ),
     )
+    frame = redact_frame(frame)
     failures = frame[frame["failure"].notna()]
     yield dg.Output(
         frame,
-        metadata={
-            "dagster/row_count": len(frame),
-            "judges": ", ".join(names) or "none",
-            "judge_cost_usd": float(frame["cost_usd"].sum()),
-            "judge_tokens": int(frame["prompt_tokens"].sum() + frame["completion_tokens"].sum()),
-            **{
-                f"mean/{column}": float(group["score"].mean())
-                for column, group in frame.groupby("column")
-            },
-            "failures": dg.MetadataValue.md(
-                markdown_table(
-                    failures[["item_id", "judge", "dimension", "failure", "error"]].head(20)
-                )
-                if len(failures)
-                else "none"
-            ),
-        },
+        metadata=redact_metadata(
+            {
+                "dagster/row_count": len(frame),
+                "judges": ", ".join(names) or "none",
+                "judge_cost_usd": float(frame["cost_usd"].sum()),
+                "judge_tokens": int(
+                    frame["prompt_tokens"].sum() + frame["completion_tokens"].sum()
+                ),
+                **{
+                    f"mean/{column}": float(group["score"].mean())
+                    for column, group in frame.groupby("column")
+                },
+                "failures": dg.MetadataValue.md(
+                    markdown_table(
+                        failures[["item_id", "judge", "dimension", "failure", "error"]].head(20)
+                    )
+                    if len(failures)
+                    else "none"
+                ),
+            }
+        ),
     )
     yield parse_failure_check(the_lab, names, frame)
 
@@ -265,7 +271,7 @@ def pairwise(
         for name in judges:
             engine = llm.engine(on_progress=ProgressLogger(context.log, f"pairwise {name}"))
             frames.append(pairwise_judgements(the_lab, name, experiment, outputs, records, engine))
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    table = redact_frame(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
     summary = pairwise_summary(table) if len(table) else pd.DataFrame()
     return dg.Output(
         table,

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from upath import UPath
 
+from ..secrets import redact_values
+
 CacheMode = Literal["use", "refresh", "off"]
 FIELDS = (
     "output",
@@ -87,7 +89,11 @@ class ResponseCache:
 
     def put(self, key: str, row: dict[str, Any]) -> None:
         """Record one finished call (durable at once locally; within seconds on S3)."""
-        line = json.dumps({"key": key, **{f: row.get(f) for f in FIELDS}}, default=str) + "\n"
+        fields = {f: row.get(f) for f in FIELDS}
+        for name, value in fields.items():  # a provider that echoed a key: never stored
+            if isinstance(value, str):
+                fields[name] = redact_values(value)
+        line = json.dumps({"key": key, **fields}, default=str) + "\n"
         self.writes += 1
         if self.local:
             if self._file is None:

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from ..lab import GenerationParams, ModelConfig
+from ..secrets import redact, redact_values
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ class Completion:
     cost_usd: float = 0.0
     model: str = ""
     finish_reason: str = ""
+
+    def __post_init__(self) -> None:
+        # where replies enter: a provider (or proxy) that echoes the key must not get it stored
+        self.text = redact_values(self.text) if isinstance(self.text, str) else self.text
+        self.model = redact(self.model) if isinstance(self.model, str) else self.model
 
 
 @dataclass

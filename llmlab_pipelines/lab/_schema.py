@@ -8,11 +8,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..secrets import KEY_SHAPES, looks_like_key, remember, watch_env
 from ._errors import shown, shown_names
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _KEY_LIKE = re.compile(r"^(sk|pk|rk|key|xai|gsk)[-_]", re.IGNORECASE)
+_SECRET_KEY_NAME = re.compile(
+    r"(?:^|_)(?:api_?key|apikey|token|secret|password|passwd|authorization|cookie"
+    r"|credentials?|access_key|private_key)(?:$|_)",
+    re.IGNORECASE,
+)
+_NO_SECRETS = (
+    "keys never go in the lab: export it and name the variable with api_key_env "
+    "(revoke the key if it was committed)"
+)
 
 
 def check_name(value: str, what: str) -> str:
@@ -81,16 +91,100 @@ class ModelConfig(GenerationParams):
     def _env_name(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        if _KEY_LIKE.match(value) or not _ENV_NAME.match(value):
+        if _KEY_LIKE.match(value) or looks_like_key(value):
+            remember(value)  # so no message or log repeats it
+            raise ValueError(
+                "this looks like a key, not the name of an environment variable (e.g. "
+                f"OPENAI_API_KEY); {_NO_SECRETS}"
+            )
+        if not _ENV_NAME.match(value):
             raise ValueError(
                 "api_key_env names an environment variable (e.g. OPENAI_API_KEY), "
                 "never the key itself; keep keys out of the lab"
             )
+        watch_env(value)  # its value is redacted from everything written from now on
+        return value
+
+    @field_validator("api_base")
+    @classmethod
+    def _no_key_in_url(cls, value: str | None) -> str | None:
+        if value is not None and _secret_in("api_base", value):
+            raise ValueError(f"api_base holds a key or password; {_NO_SECRETS}")
+        return value
+
+    @field_validator("extra")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        found = _secret_in("extra", value)
+        if found:
+            raise ValueError(f"{found} holds a secret; {_NO_SECRETS}")
         return value
 
     def generation_params(self) -> GenerationParams:
         """The sampling defaults this model entry sets."""
         return GenerationParams(**{k: getattr(self, k) for k in PARAM_NAMES})
+
+
+def _secret_in(path: str, value: Any) -> str | None:
+    """The dotted path of the first secret in ``value`` (a secret-named key, or a key-shaped
+    string), or None. Every secret found is remembered, so no error message repeats it."""
+    found: str | None = None
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            where = f"{path}.{key}"
+            if _SECRET_KEY_NAME.search(str(key).replace("-", "_")) and inner not in (None, ""):
+                for text in _strings(inner):
+                    remember(text)
+                found = found or where
+            found = _secret_in(where, inner) or found
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            found = _secret_in(f"{path}[{i}]", inner) or found
+    elif isinstance(value, str):
+        secret = _url_secret(value) or _shaped_key(value)
+        if secret:
+            remember(secret)
+            found = path
+    return found
+
+
+def _shaped_key(value: str) -> str | None:
+    """A string shaped like a provider's or cloud's key inside ``value`` (``hf_...``)."""
+    for pattern in KEY_SHAPES:
+        match = pattern.search(value)
+        if match:
+            return match.group(0)
+    return None
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [str(value)]
+
+
+def _url_secret(value: str) -> str | None:
+    """A password in a URL, or a secret-named or key-shaped query parameter (``?key=...``);
+    random ids (``?run=3f9a...``) are not secrets."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    if "://" not in value:
+        return None
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return None
+    if password:
+        return password
+    for name, arg in parse_qsl(parts.query):
+        if arg and (_SECRET_KEY_NAME.search(name) or name.lower() in ("key", "sig")):
+            return arg
+        if _shaped_key(arg):
+            return _shaped_key(arg)
+    return None
 
 
 class BudgetsConfig(BaseModel):

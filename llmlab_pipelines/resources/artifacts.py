@@ -10,6 +10,7 @@ import pandas as pd
 from pydantic import Field
 from upath import UPath
 
+from ..secrets import redact_frame, redact_values
 from ..settings import get_settings
 
 
@@ -45,7 +46,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
                 f"{context.asset_key.to_user_string()}: expected a DataFrame, got "
                 f"{type(obj).__name__}"
             )
-        write_atomic(path, obj.to_parquet(index=False))
+        write_atomic(path, redact_frame(obj).to_parquet(index=False))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         """Read one partition."""
@@ -79,5 +80,6 @@ class ArtifactStore(dg.ConfigurableResource):
     def write(self, data: bytes | str, *parts: str) -> UPath:
         """Write a file atomically and return where it went."""
         target = self.path(*parts)
+        data = redact_values(data) if isinstance(data, str) else data
         write_atomic(target, data.encode() if isinstance(data, str) else data)
         return target

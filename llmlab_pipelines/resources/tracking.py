@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from ..engine import redact
+from ..secrets import redact, redact_frame, redact_values
 from ..settings import get_settings
 
 PARTITION_TAG = "llmlab.partition"
@@ -146,7 +146,7 @@ class MLflowTracking(dg.ConfigurableResource):
         if found:
             return str(found[0].info.run_id)
         created = client.create_run(
-            experiment_id, run_name=run.name, tags={PARTITION_TAG: run.partition}
+            experiment_id, run_name=redact(run.name), tags={PARTITION_TAG: run.partition}
         )
         return str(created.info.run_id)
 
@@ -158,8 +158,28 @@ class MLflowTracking(dg.ConfigurableResource):
             for name, data in files.items():
                 target = Path(tmp) / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data.encode() if isinstance(data, str) else data)
+                target.write_bytes(_redacted_file(data))
             client.log_artifacts(run_id, tmp)
+
+
+def _redacted_file(data: bytes | str) -> bytes:
+    """A file for MLflow with every configured secret replaced: Parquet cell by cell (it is
+    compressed), text as text; other binaries (plots) as they are."""
+    if isinstance(data, str):
+        return redact_values(data).encode()
+    if data[:4] == b"PAR1":
+        import io
+
+        import pandas as pd
+
+        frame = pd.read_parquet(io.BytesIO(data))
+        redacted = redact_frame(frame)
+        return data if redacted is frame else redacted.to_parquet(index=False)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return redact_values(text).encode()
 
 
 def _latest_version(mlflow: Any, name: str) -> int:

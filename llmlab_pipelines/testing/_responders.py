@@ -29,3 +29,9 @@ def echo_responder(prompt: str) -> str:
     """The prompt's last non-empty line."""
     lines = [line for line in prompt.splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+def key_echo(answer: str, model: str, authorization: str) -> tuple[str, str]:
+    """A leaky provider's successful reply: the bearer key in the text and the model name."""
+    key = authorization.removeprefix("Bearer ")
+    return f"{answer} (key: {key})", f"{model}-{key}"

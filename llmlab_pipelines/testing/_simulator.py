@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._responders import echo_responder
+from ._responders import echo_responder, key_echo
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class SimulatorConfig:
         seed: Seed of every random decision.
         responder: Prompt -> answer.
         api_key: When set, requests without ``Authorization: Bearer <key>`` get 401.
+        echo_key: A successful reply carries the request's bearer key in its text and in its
+            ``model`` field, like a leaky provider or proxy (for tests that keys stay unwritten).
     """
 
     latency_s: float = 0.0
@@ -69,6 +71,7 @@ class SimulatorConfig:
     seed: int = 0
     responder: Callable[[str], str] = field(default=echo_responder)
     api_key: str | None = None
+    echo_key: bool = False
 
 
 class _Counters:
@@ -316,10 +319,13 @@ class Simulator:
         answer = "" if fault < edges[4] else _truncate(cfg.responder(prompt), body)
         if cfg.reply_chars is not None:
             answer = _pad(answer or "x", cfg.reply_chars)
+        model = str(body.get("model", "sim"))
+        if cfg.echo_key:
+            answer, model = key_echo(answer, model, auth)
         with counters.lock:
             counters.successes[prompt] += 1
             counters.success_times.append(time.monotonic())
-        reply = _reply(body, prompt, answer, chat=chat)
+        reply = _reply(prompt, answer, model, chat=chat)
         if edges[4] <= fault < edges[5]:
             return await _trickle(request, json.dumps(reply).encode(), cfg.trickle_interval_s)
         return web.json_response(reply)
@@ -403,7 +409,7 @@ def _tokens(text: str) -> int:
     return max(1, len(text.split()))
 
 
-def _reply(body: dict[str, Any], prompt: str, answer: str, *, chat: bool) -> dict[str, Any]:
+def _reply(prompt: str, answer: str, model: str, *, chat: bool) -> dict[str, Any]:
     usage = {"prompt_tokens": _tokens(prompt), "completion_tokens": _tokens(answer)}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None}
@@ -415,7 +421,7 @@ def _reply(body: dict[str, Any], prompt: str, answer: str, *, chat: bool) -> dic
         "id": f"sim-{_digest(0, prompt, 0):x}",
         "object": "chat.completion" if chat else "text_completion",
         "created": int(time.time()),
-        "model": str(body.get("model", "sim")),
+        "model": model,
         "choices": [choice],
         "usage": usage,
     }

@@ -1,6 +1,7 @@
 """A canary API key must appear nowhere: not in logs, the Dagster event log on Postgres, MLflow,
 Parquet, the cache, the spend ledger, error messages or exception traces — even when the
-provider echoes a rejected key back in its error, as some real ones do."""
+provider echoes a rejected key back in its error, as some real ones do, or echoes the key in a
+successful reply's text and ``model`` field."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import psycopg2
 import pytest
 from mlflow.tracking import MlflowClient
@@ -53,7 +55,7 @@ def test_a_canary_key_leaks_nowhere(
 ) -> None:
     monkeypatch.setenv("CANARY_KEY", CANARY)
     monkeypatch.setenv("WRONG_KEY", WRONG)
-    config = SimulatorConfig(api_key=CANARY, responder=arithmetic_responder)
+    config = SimulatorConfig(api_key=CANARY, responder=arithmetic_responder, echo_key=True)
     with (
         Simulator(config) as sim,
         dg.DagsterInstance.from_config(str(postgres_home)) as instance,
@@ -69,6 +71,12 @@ def test_a_canary_key_leaks_nowhere(
         assert "Incorrect API key provided: ***" in message  # the echo happened, redacted
         assert f"Bearer {WRONG}" in sim.authorization_headers  # ... the key was really sent
         assert any(f"Bearer {CANARY}" == h for h in sim.authorization_headers)
+    generations = pd.concat(
+        pd.read_parquet(p)
+        for p in (Path(get_settings().artifacts) / "generations").rglob("*.parquet")
+    )
+    ok = generations[generations["error"].isna()]
+    assert len(ok) and ok["output"].str.endswith("(key: ***)").all()  # echoed, then redacted
 
     leaks: list[str] = []
     for secret in (CANARY, WRONG):
@@ -85,7 +93,12 @@ def test_a_canary_key_leaks_nowhere(
         conn.close()
         for folder in (get_settings().home, root):
             for path in folder.rglob("*"):
-                if path.is_file() and secret.encode() in path.read_bytes():
+                if not path.is_file():
+                    continue
+                data = path.read_bytes()
+                if data[:4] == b"PAR1":  # compressed: look in the cells
+                    data += pd.read_parquet(path).to_csv().encode()
+                if secret.encode() in data:
                     leaks.append(str(path))  # Parquet, cache, ledger, MLflow store, reports
         client = MlflowClient(get_settings().mlflow_uri)
         for experiment in client.search_experiments():
