@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -58,12 +62,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         lab = load_lab(_lab_dir(args.lab))
         if args.dry_run:
             return print_dry_run(lab, args.experiment or None, args.limit, args.cache)
-        summary = run_lab(
-            lab,
-            experiments=args.experiment or None,
-            limit=args.limit,
-            cache=args.cache,
-            progress_bar=True,
+        summary = interruptible(
+            lambda: run_lab(
+                lab,
+                experiments=args.experiment or None,
+                limit=args.limit,
+                cache=args.cache,
+                progress_bar=True,
+            ),
+            on_interrupt=lambda: print(interrupted_line(lab, args), file=sys.stderr),
         )
     except (LabError, RunFailed) as exc:
         print(exc, file=sys.stderr)
@@ -83,6 +90,68 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"report: {summary.reports.get(name, '-')}\n")
     print(f"{len(summary.dagster_runs)} Dagster runs; open them with `llmlab ui`")
     return 0
+
+
+T = TypeVar("T")
+
+
+def interruptible(work: Callable[[], T], on_interrupt: Callable[[], None]) -> T:
+    """``work()`` in a worker thread, so Ctrl-C reaches this thread and not Dagster's handlers.
+
+    On Ctrl-C: ``on_interrupt()`` (a second Ctrl-C skips it), then exit 130 at once, as a
+    ``kill -9`` would: finished answers are already in the cache and artifacts are written to a
+    temporary name and renamed, so nothing half-written is ever read back.
+    """
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="llmlab-run", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        try:
+            on_interrupt()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def interrupted_line(lab: object, args: argparse.Namespace) -> str:
+    """``interrupted: N of M generation rows saved; re-run `llmlab run ...` to resume``."""
+    from .engine import estimate_plan
+    from .resources import LLMResource
+
+    rerun = " ".join(
+        ["llmlab run", "--lab", shlex.quote(str(getattr(lab, "root", args.lab or "lab")))]
+        + [f"--experiment {shlex.quote(e)}" for e in args.experiment or []]
+        + ([f"--limit {args.limit}"] if args.limit is not None else [])
+    )
+    if args.cache == "off":
+        return f"interrupted: nothing saved (--cache off); re-run `{rerun}` to start again"
+    rows = estimate_plan(
+        lab,  # type: ignore[arg-type]
+        experiments=args.experiment or None,
+        limit=args.limit,
+        cache=LLMResource(cache="use").response_cache(),
+    )
+    saved, total = sum(r.cached for r in rows), sum(r.calls for r in rows)
+    return (
+        f"interrupted: {saved} of {total} generation rows saved; "
+        f"re-run `{rerun}` to resume (saved rows are not paid again)"
+    )
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
