@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -309,25 +308,25 @@ def print_dry_run(lab: object, experiments: list[str] | None, limit: int | None,
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    """Start ``dagster dev`` on this project."""
+    """Serve the Dagster UI (webserver behind the guard, and the daemon) on this project."""
     from .runner import dagster_instance
+    from .web import GuardConfig, is_loopback, serve_dagster_ui
 
+    token = args.token or os.environ.get("LLMLAB_UI_TOKEN") or None
+    if token is None and not is_loopback(args.host):
+        print(
+            f"error: --host {args.host} opens the UI, which launches runs, beyond this machine: "
+            "set a token (LLMLAB_UI_TOKEN or --token), or keep 127.0.0.1 behind a reverse "
+            "proxy with authentication (README: The web UI)",
+            file=sys.stderr,
+        )
+        return 2
     dagster_instance()  # creates DAGSTER_HOME with its dagster.yaml
-    env = {**os.environ, "LLMLAB_LAB": str(_lab_dir(args.lab))}
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-m",
-        "llmlab_pipelines.definitions",
-        "-h",
-        args.host,
-        "-p",
-        str(args.port),
-    ]
-    print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
-    return subprocess.call(command, env=env)
+    os.environ["LLMLAB_LAB"] = str(_lab_dir(args.lab))
+    config = GuardConfig(
+        host=args.host, port=args.port, token=token, allowed_origins=tuple(args.allow_origin or ())
+    )
+    return serve_dagster_ui(config, echo=lambda line: print(line, flush=True))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -370,8 +369,20 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--limit", type=int, help="at most this many items of the dataset")
     opt.add_argument("--cache", choices=["use", "refresh", "off"], default="use")
     ui = sub.choices["ui"]
-    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument(
+        "--token",
+        help="require this token (bearer header, or open /?token=... once); "
+        "default: LLMLAB_UI_TOKEN; required with a --host beyond this machine",
+    )
+    ui.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="URL",
+        help="another address browsers use, e.g. a reverse proxy's https://evals.example.com "
+        "(repeatable)",
+    )
     return parser
 
 
