@@ -3,6 +3,7 @@ UI's own requests pass, and SIGTERM stops the webserver, the daemon and the code
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -98,8 +99,8 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Po
         pytest.fail(f"llmlab ui never answered (exit code {process.poll()})")
     try:
         yield process, port
-    finally:
-        if process.poll() is None:
+    finally:  # the whole session: whatever a failed test left behind
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
