@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
+import shlex
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -58,12 +61,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         lab = load_lab(_lab_dir(args.lab))
         if args.dry_run:
             return print_dry_run(lab, args.experiment or None, args.limit, args.cache)
-        summary = run_lab(
-            lab,
-            experiments=args.experiment or None,
-            limit=args.limit,
-            cache=args.cache,
-            progress_bar=True,
+        summary = interruptible(
+            lambda: run_lab(
+                lab,
+                experiments=args.experiment or None,
+                limit=args.limit,
+                cache=args.cache,
+                progress_bar=True,
+            ),
+            on_interrupt=lambda: print(interrupted_line(lab, args), file=sys.stderr),
         )
     except (LabError, RunFailed) as exc:
         print(exc, file=sys.stderr)
@@ -87,6 +93,68 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(unanswered, file=sys.stderr)
         return 1
     return 0
+
+
+T = TypeVar("T")
+
+
+def interruptible(work: Callable[[], T], on_interrupt: Callable[[], None]) -> T:
+    """``work()`` in a worker thread, so Ctrl-C reaches this thread and not Dagster's handlers.
+
+    On Ctrl-C: ``on_interrupt()`` (a second Ctrl-C skips it), then exit 130 at once, as a
+    ``kill -9`` would: finished answers are already in the cache and artifacts are written to a
+    temporary name and renamed, so nothing half-written is ever read back.
+    """
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="llmlab-run", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        try:
+            on_interrupt()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def interrupted_line(lab: object, args: argparse.Namespace) -> str:
+    """``interrupted: N of M generation rows saved; re-run `llmlab run ...` to resume``."""
+    from .engine import estimate_plan
+    from .resources import LLMResource
+
+    rerun = " ".join(
+        ["llmlab run", "--lab", shlex.quote(str(getattr(lab, "root", args.lab or "lab")))]
+        + [f"--experiment {shlex.quote(e)}" for e in args.experiment or []]
+        + ([f"--limit {args.limit}"] if args.limit is not None else [])
+    )
+    if args.cache == "off":
+        return f"interrupted: nothing saved (--cache off); re-run `{rerun}` to start again"
+    rows = estimate_plan(
+        lab,  # type: ignore[arg-type]
+        experiments=args.experiment or None,
+        limit=args.limit,
+        cache=LLMResource(cache="use").response_cache(),
+    )
+    saved, total = sum(r.cached for r in rows), sum(r.calls for r in rows)
+    return (
+        f"interrupted: {saved} of {total} generation rows saved; "
+        f"re-run `{rerun}` to resume (saved rows are not paid again)"
+    )
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
@@ -244,25 +312,25 @@ def print_dry_run(lab: object, experiments: list[str] | None, limit: int | None,
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    """Start ``dagster dev`` on this project."""
+    """Serve the Dagster UI (webserver behind the guard, and the daemon) on this project."""
     from .runner import dagster_instance
+    from .web import GuardConfig, is_loopback, serve_dagster_ui
 
+    token = args.token or os.environ.get("LLMLAB_UI_TOKEN") or None
+    if token is None and not is_loopback(args.host):
+        print(
+            f"error: --host {args.host} opens the UI, which launches runs, beyond this machine: "
+            "set a token (LLMLAB_UI_TOKEN or --token), or keep 127.0.0.1 behind a reverse "
+            "proxy with authentication (README: The web UI)",
+            file=sys.stderr,
+        )
+        return 2
     dagster_instance()  # creates DAGSTER_HOME with its dagster.yaml
-    env = {**os.environ, "LLMLAB_LAB": str(_lab_dir(args.lab))}
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-m",
-        "llmlab_pipelines.definitions",
-        "-h",
-        args.host,
-        "-p",
-        str(args.port),
-    ]
-    print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
-    return subprocess.call(command, env=env)
+    os.environ["LLMLAB_LAB"] = str(_lab_dir(args.lab))
+    config = GuardConfig(
+        host=args.host, port=args.port, token=token, allowed_origins=tuple(args.allow_origin or ())
+    )
+    return serve_dagster_ui(config, echo=lambda line: print(line, flush=True))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -305,8 +373,20 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--limit", type=int, help="at most this many items of the dataset")
     opt.add_argument("--cache", choices=["use", "refresh", "off"], default="use")
     ui = sub.choices["ui"]
-    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument(
+        "--token",
+        help="require this token (bearer header, or open /?token=... once); "
+        "default: LLMLAB_UI_TOKEN; required with a --host beyond this machine",
+    )
+    ui.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="URL",
+        help="another address browsers use, e.g. a reverse proxy's https://evals.example.com "
+        "(repeatable)",
+    )
     return parser
 
 

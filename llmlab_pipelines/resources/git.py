@@ -47,7 +47,9 @@ class LabRepository(dg.ConfigurableResource):
         """The repository's top folder and the lab folder inside it."""
         where = self.checkout()
         top, found = repo_root(where)
-        return top, self.subdir if self.subdir is not None else (found or "lab")
+        if self.subdir is not None:
+            return top, self.subdir
+        return top, found or lab_folder_at_top(top)
 
     def latest(self, top: Path) -> Commit:
         """The commit the followed branch points at."""
@@ -55,3 +57,11 @@ class LabRepository(dg.ConfigurableResource):
             return head(top, self.branch)
         except GitError:
             return head(top, "HEAD")
+
+
+def lab_folder_at_top(top: Path) -> str:
+    """The lab inside a repository named by its top folder: the top itself when it holds
+    ``models.yaml`` (a lab kept in its own repository), else its ``lab/`` folder, if any."""
+    if not (top / "models.yaml").is_file() and (top / "lab").is_dir():
+        return "lab"
+    return ""
