@@ -9,11 +9,9 @@ import pandas as pd
 import pytest
 
 from llmlab_pipelines.assets._report import ExperimentReport
-from llmlab_pipelines.assets.comparisons import COLUMNS as ASSET_COLUMNS
-from llmlab_pipelines.assets.scores import unscore_failed
 from llmlab_pipelines.metrics import Metric, MetricError, score_frame
 from llmlab_pipelines.report import build_leaderboard, leaderboard_markdown
-from llmlab_pipelines.stats import COMPARISON_COLUMNS, compare
+from llmlab_pipelines.stats import compare
 
 
 def generations(outputs: list[str | None]) -> pd.DataFrame:
@@ -33,6 +31,8 @@ def records(n: int) -> list[dict[str, object]]:
 
 
 def test_failed_generations_are_missing_on_both_sides_not_zero() -> None:
+    from llmlab_pipelines.assets.scores import unscore_failed
+
     base = score_frame(generations(["yes"] * 6), records(6), ["exact_match"])
     cand = score_frame(
         generations(["yes", None, "yes", None, "no", "yes"]), records(6), ["exact_match"]
@@ -77,6 +77,9 @@ def test_graded_values_outside_unit_interval_are_fine_when_not_binary() -> None:
 
 
 def test_the_asset_schema_is_the_stats_schema() -> None:
+    from llmlab_pipelines.assets.comparisons import COLUMNS as ASSET_COLUMNS
+    from llmlab_pipelines.stats import COMPARISON_COLUMNS
+
     assert ["experiment", "metric", *COMPARISON_COLUMNS] == ASSET_COLUMNS
 
 

@@ -20,7 +20,6 @@ from llmlab_pipelines.stats import (
     rank_tiers,
     sample_size,
 )
-from llmlab_pipelines.stats._power import _paired_n
 
 
 def long(**columns: np.ndarray) -> pd.DataFrame:
@@ -122,6 +121,8 @@ def test_prob_b_better_uses_the_pairing_of_binary_data() -> None:
 
 
 def test_paired_minimum_detectable_effect_inverts_the_paired_sample_size() -> None:
+    from llmlab_pipelines.stats._power import _paired_n
+
     for rate in (0.2, 0.5, 0.7):
         for n in (50, 200):
             paired = minimum_detectable_effect(n, baseline_rate=rate, paired=True)
