@@ -11,6 +11,7 @@ from ..gitwatch import commit_of
 from ..lab import ExperimentConfig, Lab
 from ..report import (
     detectable_effect,
+    family_name,
     fmt,
     image_markdown,
     items_needed,
@@ -42,6 +43,15 @@ class ExperimentReport:
         return paired_sd(self.scores, self.config.metric, self.baseline)
 
     @cached_property
+    def family(self) -> str:
+        """The correction family of the ranked metric's comparisons, in words."""
+        rows = self.comparisons[
+            (self.comparisons["experiment"] == self.experiment)
+            & (self.comparisons["metric"] == self.config.metric)
+        ]
+        return family_name(rows)
+
+    @cached_property
     def mde(self) -> float | None:
         """Smallest difference from the baseline these items can detect."""
         return detectable_effect(
@@ -58,21 +68,32 @@ class ExperimentReport:
                 f"{c} ({d:+.3f})"
                 for c, d in zip(winners["candidate"], winners["diff"], strict=True)
             )
-            head = f"Differs from the baseline after correction: {names}."
+            head = f"Differs from the baseline ({self.family}): {names}."
         else:
             needed = items_needed(
                 self.board, self.baseline, binary=self.binary, sd=self.sd, alpha=self.config.alpha
             )
             head = (
                 "**No candidate can be separated from the baseline** with these "
-                f"{int(self.board['n'].max())} items at α = {self.config.alpha}."
+                f"{int(self.board['n'].max())} items at α = {self.config.alpha} ({self.family})."
             )
             if needed:
                 head += (
                     f" Detecting the largest observed difference with 80% power would take "
                     f"about **{needed} items**."
                 )
-        return head + f" Candidates fall into {tiers} tier(s); one tier = not separable."
+        missing = int(self.board["missing"].sum())
+        tail = (
+            f" Candidates fall into {tiers} tier(s): a tier holds its best candidate and every "
+            "candidate not significantly worse than that best (same family)."
+        )
+        if missing:
+            tail += (
+                f" {missing} candidate-item score(s) are missing (failed generations; column "
+                "`missing`): those items are left out of that candidate's mean and of every "
+                "comparison it enters, on both sides."
+            )
+        return head + tail
 
     def forest(self) -> bytes:
         """The forest plot of differences from the baseline (PNG)."""
@@ -81,6 +102,7 @@ class ExperimentReport:
             metric=self.config.metric,
             baseline=self.baseline,
             title=f"{self.experiment} on {self.dataset}: Δ vs baseline",
+            family=self.family,
         )
 
     def plot(self) -> bytes:
@@ -98,9 +120,12 @@ class ExperimentReport:
         parts = [
             f"## {self.experiment} — {self.dataset}",
             self.config.description,
-            f"Ranked by **{self.config.metric}**; baseline **{self.baseline}**; "
-            f"95% CIs (Wilson for rates); differences: paired bootstrap CI, test by metric type, "
-            f"Holm-corrected p-values.",
+            f"Ranked by **{self.config.metric}**; baseline **{self.baseline}**. Means: 95% CI "
+            "per candidate (Wilson for 0/1 metrics, Student-t otherwise). Differences: paired on "
+            "the items both candidates answered; percentile-bootstrap intervals, simultaneous "
+            "at the Bonferroni level 1 − α/m shown in the header; tests McNemar (0/1) or paired "
+            f"t; p (adj.), significance and tiers all from one family: {self.family}. The "
+            "verdict is the test's; near the threshold an interval can still touch 0.",
             self.verdict(),
             leaderboard_markdown(self.board, metric=self.config.metric, baseline=self.baseline),
             f"With n = {int(self.board['n'].max())} items, the smallest difference from the "
@@ -205,6 +230,7 @@ def _metrics(report: ExperimentReport, label: str, rows: pd.DataFrame) -> dict[s
     out.update(
         {
             "n_items": float(board["n"]),
+            "missing_items": float(board["missing"]),
             "tier": float(board["tier"]),
             "mde": float(report.mde) if report.mde is not None else float("nan"),
             "error_rate": float(board["error_rate"]),

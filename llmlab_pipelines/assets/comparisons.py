@@ -1,4 +1,4 @@
-"""comparisons: every candidate against its experiment's baseline, paired on items."""
+"""comparisons: all pairs of each experiment's candidates (baseline first), paired on items."""
 
 # No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
 
@@ -8,26 +8,10 @@ import pandas as pd
 from ..partitions import by_dataset, dataset_partitions
 from ..report import MissingScoresError, experiment_scores, markdown_table, tables_by_candidate
 from ..resources import LabResource
-from ..stats import StatsError, compare
+from ..stats import COMPARISON_COLUMNS, StatsError, compare
 from ._automation import ANALYSIS_CONDITION
 
-COLUMNS = [
-    "experiment",
-    "metric",
-    "candidate_a",
-    "candidate_b",
-    "n",
-    "mean_a",
-    "mean_b",
-    "diff",
-    "ci_low",
-    "ci_high",
-    "test",
-    "p_value",
-    "p_adjusted",
-    "effect_size",
-    "significant",
-]
+COLUMNS = ["experiment", "metric", *COMPARISON_COLUMNS]
 
 
 @dg.asset(
@@ -45,7 +29,9 @@ COLUMNS = [
 def comparisons(
     context: dg.AssetExecutionContext, scores: dict[str, pd.DataFrame], lab: LabResource
 ) -> dg.Output[pd.DataFrame]:
-    """Paired comparisons with 95% bootstrap CIs, the test suited to the metric, Holm-corrected."""
+    """All pairs of each experiment's candidates (baseline first), paired on the items both
+    answered: the test suited to the metric, Holm over all K(K-1)/2 pairs, simultaneous
+    bootstrap CIs at the Bonferroni level. The leaderboard's verdicts and tiers read these rows."""
     the_lab = lab.load()
     dataset = context.partition_key
     tables = tables_by_candidate(scores, set(the_lab.all_candidates()))
@@ -60,7 +46,11 @@ def comparisons(
         try:
             for metric in config.metrics:
                 result = compare(
-                    long, metric=metric, baseline=the_lab.baseline(name).label, alpha=config.alpha
+                    long,
+                    metric=metric,
+                    baseline=the_lab.baseline(name).label,
+                    family="all_pairs",
+                    alpha=config.alpha,
                 )
                 frames.append(result.assign(experiment=name, metric=metric))
         except StatsError as exc:

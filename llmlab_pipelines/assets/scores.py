@@ -27,7 +27,11 @@ def scores(
     lab: LabResource,
 ) -> dg.Output[pd.DataFrame]:
     """Each generation scored by every metric the experiments using it ask for: deterministic
-    metrics, and the judges' scores (one column per judge x dimension, panels' consensus)."""
+    metrics, and the judges' scores (one column per judge x dimension, panels' consensus).
+
+    A failed generation (an error, no output) has no score: its quality columns are NaN (the
+    cost and latency of the call stay). The statistics leave such items out on both sides of
+    every comparison and the leaderboard counts them in ``missing``."""
     keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
     the_lab = lab.load()
     names = the_lab.metrics_for(keys[CANDIDATE], keys[DATASET])
@@ -47,6 +51,8 @@ def scores(
         frame = frame.merge(wide, on=["item_id", "repeat"], how="left")
         frame[sorted(judge_cols)] = frame[sorted(judge_cols)].fillna(0.0)
         names = list(dict.fromkeys([*names, *sorted(judge_cols)]))
+    metrics = the_lab.metrics
+    frame = unscore_failed(frame, [n for n in names if n not in metrics or not metrics[n].source])
     return dg.Output(
         frame,
         metadata={
@@ -54,3 +60,13 @@ def scores(
             **{f"mean_{m}": float(frame[m].mean()) if len(frame) else 0.0 for m in names},
         },
     )
+
+
+def unscore_failed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """NaN in ``columns`` for generations that failed (an error or no output): missing, not 0."""
+    failed = frame["output"].isna()
+    if "error" in frame.columns:
+        failed |= frame["error"].notna()
+    out = frame.copy()
+    out.loc[failed, columns] = float("nan")
+    return out

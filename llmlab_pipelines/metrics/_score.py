@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,8 @@ def score_frame(
     error rate is reported beside every score.
 
     Raises:
-        MetricError: when a metric raises, naming the metric and the item.
+        MetricError: when a metric raises, or returns a value the statistics cannot use (inf,
+            NaN, or outside [0, 1] for a binary metric), naming the metric and the item.
     """
     from . import METRICS
 
@@ -43,13 +45,28 @@ def score_frame(
                 values.append(0.0)
                 continue
             try:
-                values.append(float(metric.fn(str(output), record.get("expected"), record)))
+                value = float(metric.fn(str(output), record.get("expected"), record))
             except Exception as exc:
                 raise MetricError(
                     f"metric {name!r} raised on item {item_id!r}: {type(exc).__name__}: {exc}"
                 ) from exc
+            values.append(_checked(name, item_id, value, binary=metric.binary))
         out[name] = values
     return out
+
+
+def _checked(name: str, item_id: Any, value: float, *, binary: bool) -> float:
+    """The value, or a MetricError when no mean, CI or p-value could honestly use it."""
+    if not math.isfinite(value):
+        raise MetricError(
+            f"metric {name!r} returned {value} on item {item_id!r}: scores must be finite"
+        )
+    if binary and not 0.0 <= value <= 1.0:
+        raise MetricError(
+            f"metric {name!r} returned {value} on item {item_id!r}: a binary metric must return "
+            "a value in [0, 1] (set binary = False on the function for a graded score)"
+        )
+    return value
 
 
 def _expected(record: dict[str, Any] | None) -> str | None:

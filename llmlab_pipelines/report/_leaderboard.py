@@ -5,19 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats import StatsError, mean_ci, minimum_detectable_effect, rank_tiers, sample_size
+from ..stats import (
+    StatsError,
+    mean_ci,
+    minimum_detectable_effect,
+    sample_size,
+    tiers_from_comparisons,
+)
 
 COLUMNS = [
     "rank",
     "tier",
     "candidate",
     "n",
+    "missing",
     "mean",
     "ci_low",
     "ci_high",
     "diff",
     "diff_low",
     "diff_high",
+    "diff_level",
     "p_adjusted",
     "significant",
     "error_rate",
@@ -29,23 +37,33 @@ COLUMNS = [
 
 
 def item_means(scores: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """One row per (candidate, item): the metric averaged over repeats."""
+    """One row per (candidate, item): the metric averaged over repeats that were scored.
+
+    A NaN score (failed generation) is left out; an item with no scored repeat stays NaN.
+    """
     return scores.groupby(["candidate", "item_id"], sort=False, as_index=False)[metric].mean()
 
 
 def candidate_summary(scores: pd.DataFrame, metric: str, *, seed: int = 0) -> pd.DataFrame:
-    """Per candidate: items, mean with 95% CI, error rate, tokens, cost, median latency."""
+    """Per candidate: scored items (n), items missing, mean with 95% CI, error rate, tokens,
+    cost, median latency.
+
+    ``missing`` counts the experiment's items (any candidate's) for which this candidate has
+    no scored answer: every generation failed, or none was made. They are left out of its mean.
+    """
     means = item_means(scores, metric)
+    total = int(scores["item_id"].nunique())
     rows = []
     for name, group in scores.groupby("candidate", sort=False):
-        values = means.loc[means["candidate"] == name, metric].to_numpy(dtype=float)
-        mean, low, high = mean_ci(values, seed=seed)
+        values = means.loc[means["candidate"] == name, metric].dropna().to_numpy(dtype=float)
         n = len(values)
+        mean, low, high = mean_ci(values, seed=seed) if n else (np.nan, np.nan, np.nan)
         cost = float(group["cost_usd"].sum())
         rows.append(
             {
                 "candidate": name,
                 "n": n,
+                "missing": total - n,
                 "mean": mean,
                 "ci_low": low,
                 "ci_high": high,
@@ -67,22 +85,32 @@ def build_leaderboard(
     baseline: str,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Rank candidates by mean; attach each one's comparison with the baseline and its tier
-    (candidates in one tier are not separable after correction; tier 1 holds the best).
+    """Rank candidates by mean; attach each one's comparison with the baseline and its tier.
+
+    The baseline columns (``diff``, ``diff_low``/``diff_high`` at ``diff_level``,
+    ``p_adjusted``, ``significant``) and the tiers read the same rows of ``comparisons``: one
+    correction family, all K(K-1)/2 pairs. Tier 1 holds the best candidate and every one not
+    significantly worse than it; tier k the same among the candidates not yet placed.
 
     Args:
         scores: Long table: ``candidate``, ``item_id``, the metric, tokens, cost, latency, error.
-        comparisons: Output of :func:`llmlab_pipelines.stats.compare` for this metric.
+        comparisons: :func:`llmlab_pipelines.stats.compare` with ``family="all_pairs"`` and
+            this baseline, for this metric.
         metric: The metric ranked by.
         baseline: The baseline candidate's label.
-        alpha: Significance level of the tiers.
+        alpha: Unused (the verdicts in ``comparisons`` carry their level); kept for callers.
+
+    Raises:
+        StatsError: ``comparisons`` lacks a pair (not one all-pairs family).
     """
+    del alpha
     board = candidate_summary(scores, metric)
     rows = comparisons[comparisons["candidate_a"] == baseline].set_index("candidate_b")
     for column, source in (
         ("diff", "diff"),
         ("diff_low", "ci_low"),
         ("diff_high", "ci_high"),
+        ("diff_level", "ci_level"),
         ("p_adjusted", "p_adjusted"),
         ("significant", "significant"),
     ):
@@ -92,11 +120,13 @@ def build_leaderboard(
     board["significant"] = board["significant"].astype("boolean")
     board = board.sort_values(["mean", "candidate"], ascending=[False, True]).reset_index(drop=True)
     board["rank"] = np.arange(1, len(board) + 1)
-    try:
-        tiers = rank_tiers(scores, metric=metric, alpha=alpha)
-    except StatsError:  # e.g. fewer than 2 shared items: nothing can be separated
-        tiers = {}
-    board["tier"] = board["candidate"].map(tiers).fillna(1).astype(int)
+    if len(board) < 2:
+        tiers = dict.fromkeys(board["candidate"], 1)
+    else:
+        tiers = tiers_from_comparisons(
+            dict(zip(board["candidate"], board["mean"], strict=True)), comparisons
+        )
+    board["tier"] = board["candidate"].map(tiers).astype(int)
     return board[COLUMNS]
 
 
@@ -168,3 +198,17 @@ def items_needed(
         return int(np.ceil((z * sd / target) ** 2))
     except StatsError:
         return None
+
+
+CORRECTION_NAMES = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg"}
+
+
+def family_name(comparisons: pd.DataFrame) -> str:
+    """The correction family of one leaderboard in words, e.g. ``Holm over all 6 pairs``."""
+    if comparisons.empty:
+        return "no comparisons"
+    correction = str(comparisons["correction"].iloc[0])
+    m = int(comparisons["family_size"].iloc[0])
+    if correction == "none":
+        return f"uncorrected, {m} pair(s)"
+    return f"{CORRECTION_NAMES.get(correction, correction)} over all {m} pair(s)"

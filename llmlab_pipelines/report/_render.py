@@ -30,6 +30,12 @@ def markdown_table(frame: pd.DataFrame, columns: list[str] | None = None) -> str
     return "\n".join(lines)
 
 
+def diff_level_label(board: pd.DataFrame) -> str:
+    """The level of the difference intervals, e.g. ``98.33% CI``."""
+    levels = board["diff_level"].dropna().unique() if "diff_level" in board else []
+    return f"{float(levels[0]):.2%} CI" if len(levels) == 1 else "CI"
+
+
 def leaderboard_markdown(board: pd.DataFrame, *, metric: str, baseline: str) -> str:
     """The leaderboard with ``mean [low, high]`` and ``diff [low, high]`` cells."""
     view = pd.DataFrame(
@@ -40,11 +46,12 @@ def leaderboard_markdown(board: pd.DataFrame, *, metric: str, baseline: str) -> 
                 f"**{c}** (baseline)" if c == baseline else c for c in board["candidate"]
             ],
             "n": board["n"],
+            "missing": board["missing"],
             f"{metric} [95% CI]": [
                 f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]"
                 for m, lo, hi in zip(board["mean"], board["ci_low"], board["ci_high"], strict=False)
             ],
-            "Δ vs baseline [95% CI]": [
+            f"Δ vs baseline [{diff_level_label(board)}]": [
                 "–" if c == baseline else f"{fmt(d, 3)} [{fmt(lo)}, {fmt(hi)}]"
                 for c, d, lo, hi in zip(
                     board["candidate"],
@@ -85,8 +92,16 @@ def plot_leaderboard(board: pd.DataFrame, *, metric: str, baseline: str, title: 
     return buffer.getvalue()
 
 
-def plot_forest(board: pd.DataFrame, *, metric: str, baseline: str, title: str) -> bytes:
-    """Differences from the baseline with 95% CIs and a line at zero (a forest plot); PNG."""
+def plot_forest(
+    board: pd.DataFrame,
+    *,
+    metric: str,
+    baseline: str,
+    title: str,
+    family: str = "after correction",
+) -> bytes:
+    """Differences from the baseline with their CIs (at ``diff_level``) and a line at zero (a
+    forest plot), green where the corrected test of ``family`` says significant; PNG."""
     from matplotlib.figure import Figure
 
     rows = board[board["candidate"] != baseline].iloc[::-1].reset_index(drop=True)
@@ -98,7 +113,9 @@ def plot_forest(board: pd.DataFrame, *, metric: str, baseline: str, title: str) 
         err = [[row["diff"] - row["diff_low"]], [row["diff_high"] - row["diff"]]]
         ax.errorbar([row["diff"]], [y], xerr=err, fmt="s", color=color, capsize=4)
     ax.set_yticks(range(len(rows)), list(rows["candidate"]))
-    ax.set_xlabel(f"Δ {metric} vs {baseline} (95% CI; green = significant after correction)")
+    ax.set_xlabel(
+        f"Δ {metric} vs {baseline} ({diff_level_label(board)}; green = significant, {family})"
+    )
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

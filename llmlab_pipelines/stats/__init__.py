@@ -5,13 +5,15 @@ from __future__ import annotations
 from ._agreement import agreement, cohen_kappa
 from ._bayes import prob_b_better
 from ._ci import clustered_mean_ci, mean_ci
+from ._compare import COLUMNS as COMPARISON_COLUMNS
 from ._compare import compare
 from ._errors import StatsError
 from ._noninferiority import non_inferiority
 from ._power import minimum_detectable_effect, sample_size
-from ._tiers import rank_tiers
+from ._tiers import rank_tiers, tiers_from_comparisons
 
 __all__ = [
+    "COMPARISON_COLUMNS",
     "StatsError",
     "agreement",
     "clustered_mean_ci",
@@ -23,4 +25,5 @@ __all__ = [
     "prob_b_better",
     "rank_tiers",
     "sample_size",
+    "tiers_from_comparisons",
 ]

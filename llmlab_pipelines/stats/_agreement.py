@@ -14,11 +14,15 @@ Level = Literal["nominal", "ordinal", "interval", "ratio"]
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray, *, weights: str | None = None) -> float:
-    """Cohen's kappa of two raters on the same items; ``weights`` None, linear or quadratic."""
+    """Cohen's kappa of two raters on the same items; ``weights`` None, linear or quadratic.
+
+    NaN when both raters give one and the same label throughout: chance agreement is then 1
+    and kappa is 0/0, undefined.
+    """
     labels = np.unique(np.concatenate([a, b]))
     k = labels.size
     if k < 2:
-        return 1.0
+        return float("nan")
     ia, ib = np.searchsorted(labels, a), np.searchsorted(labels, b)
     observed = np.zeros((k, k))
     np.add.at(observed, (ia, ib), 1)
@@ -35,7 +39,7 @@ def agreement(
     rater: str = "judge",
     value: str = "score",
     level: Level = "ordinal",
-) -> dict[str, float]:
+) -> dict[str, float | str]:
     """How much raters agree beyond chance.
 
     Args:
@@ -48,6 +52,8 @@ def agreement(
     Returns:
         ``krippendorff_alpha``, ``n_items``, ``n_raters``; with exactly two raters also
         ``cohen_kappa`` on items both rated (unweighted for nominal, quadratic otherwise).
+        When every rating is the same value, α (and κ) are undefined (0/0: no variation to
+        agree on): they are NaN and ``note`` says why.
     """
     missing = [c for c in (item, rater, value) if c not in ratings.columns]
     if missing:
@@ -60,9 +66,16 @@ def agreement(
     data = table.to_numpy(dtype=float)
     if (np.sum(~np.isnan(data), axis=0) >= 2).sum() < 1:
         raise StatsError("no item was rated by two raters")
-    out = {"n_items": float(table.shape[1]), "n_raters": float(table.shape[0])}
+    out: dict[str, float | str] = {
+        "n_items": float(table.shape[1]),
+        "n_raters": float(table.shape[0]),
+    }
     if np.unique(data[~np.isnan(data)]).size < 2:
-        out["krippendorff_alpha"] = 1.0
+        out["krippendorff_alpha"] = float("nan")
+        out["note"] = (
+            f"every rating is {data[~np.isnan(data)][0]:g}: agreement beyond chance is undefined "
+            "(expected disagreement is 0, so alpha = 0/0)"
+        )
     else:
         out["krippendorff_alpha"] = float(
             krippendorff.alpha(reliability_data=data, level_of_measurement=level)

@@ -21,6 +21,8 @@ def as_values(values: ArrayLike, name: str = "values") -> np.ndarray:
         raise StatsError(f"{name}: not numeric") from None
     if np.isnan(array).any():
         raise StatsError(f"{name}: {int(np.isnan(array).sum())} missing (NaN) values")
+    if np.isinf(array).any():
+        raise StatsError(f"{name}: {int(np.isinf(array).sum())} infinite values")
     return array
 
 

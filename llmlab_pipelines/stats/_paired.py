@@ -26,9 +26,11 @@ class PairedResult:
     diff: float
     ci_low: float
     ci_high: float
+    ci_level: float
     test: str
     p_value: float
     effect_size: float
+    effect_kind: str
     wins: int
     losses: int
     prob_b_better: float
@@ -47,8 +49,20 @@ def mcnemar_p(a: np.ndarray, b: np.ndarray) -> tuple[str, float]:
     return "mcnemar-chi2", float(st.chi2.sf(chi2, 1))
 
 
+def sign_p(d: np.ndarray) -> float:
+    """Exact two-sided sign test of median(d) = 0 (zero differences dropped)."""
+    wins, losses = int((d > 0).sum()), int((d < 0).sum())
+    if wins + losses == 0:
+        return 1.0
+    return float(st.binomtest(wins, wins + losses, 0.5).pvalue)
+
+
 def paired_p(a: np.ndarray, b: np.ndarray, test: str) -> tuple[str, float]:
-    """The p-value of the chosen paired test (1.0 when every difference is zero)."""
+    """The p-value of the chosen paired test (1.0 when every difference is zero).
+
+    When every difference is the same non-zero number the t statistic is undefined (no
+    variance); the exact sign test answers instead (``sign-exact``: p = 2·0.5^n), never p = 0.
+    """
     d = b - a
     if test == "mcnemar":
         if not (is_binary(a) and is_binary(b)):
@@ -57,8 +71,8 @@ def paired_p(a: np.ndarray, b: np.ndarray, test: str) -> tuple[str, float]:
     if not d.any():
         return test, 1.0
     if test == "ttest":
-        if np.ptp(d) == 0:  # constant non-zero difference: no variance, certain direction
-            return test, 0.0
+        if np.ptp(d) == 0:  # constant non-zero difference: no variance for a t statistic
+            return "sign-exact", sign_p(d)
         return test, float(st.ttest_rel(b, a).pvalue)
     if test == "wilcoxon":
         return test, float(st.wilcoxon(b, a).pvalue)
@@ -86,21 +100,30 @@ def bootstrap_diff_ci(
     return float(low), float(high)
 
 
-def effect_size(a: np.ndarray, b: np.ndarray, binary: bool) -> float:
-    """Difference in proportions (binary) or Cohen's d_z = mean(d) / sd(d)."""
+def effect_size(a: np.ndarray, b: np.ndarray, binary: bool) -> tuple[float, str]:
+    """The effect size and its kind: ``risk_difference`` (p_b - p_a) for 0/1 data, else
+    ``d_z`` (Cohen's d_z = mean(d) / sd(d)); d_z is NaN when sd(d) = 0 (undefined)."""
     d = b - a
     if binary:
-        return float(d.mean())
+        return float(d.mean()), "risk_difference"
     sd = float(d.std(ddof=1))
     if sd == 0:
-        return 0.0 if d.mean() == 0 else float(np.sign(d.mean()) * np.inf)
-    return float(d.mean() / sd)
+        return (0.0 if d.mean() == 0 else float("nan")), "d_z"
+    return float(d.mean() / sd), "d_z"
 
 
 def compare_pair(
-    a: np.ndarray, b: np.ndarray, *, test: str | None, alpha: float, n_boot: int, seed: int
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    test: str | None,
+    alpha: float,
+    n_boot: int,
+    seed: int,
+    ci_alpha: float | None = None,
 ) -> PairedResult:
-    """Compare paired arrays ``b`` against ``a``."""
+    """Compare paired arrays ``b`` against ``a``; the CI has level 1 - ``ci_alpha`` (default
+    ``alpha``)."""
     if a.size < 2:
         raise StatsError(f"only {a.size} paired item(s): a comparison needs at least 2")
     binary = is_binary(a) and is_binary(b)
@@ -108,7 +131,9 @@ def compare_pair(
     name, p = paired_p(a, b, chosen)
     d = b - a
     means = bootstrap_means(d, n_boot=n_boot, seed=seed)
-    low, high = (float(q) for q in np.quantile(means, [alpha / 2, 1 - alpha / 2]))
+    ci_alpha = alpha if ci_alpha is None else ci_alpha
+    low, high = (float(q) for q in np.quantile(means, [ci_alpha / 2, 1 - ci_alpha / 2]))
+    size, kind = effect_size(a, b, binary)
     if binary:
         better = prob_b_better(a, b, binary=True, seed=seed)
     else:  # the same bootstrap distribution, ties counted one half
@@ -120,9 +145,11 @@ def compare_pair(
         diff=float(d.mean()),
         ci_low=low,
         ci_high=high,
+        ci_level=1 - ci_alpha,
         test=name,
         p_value=min(1.0, max(0.0, p)),
-        effect_size=effect_size(a, b, binary),
+        effect_size=size,
+        effect_kind=kind,
         wins=int((d > 0).sum()),
         losses=int((d < 0).sum()),
         prob_b_better=better,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from scipy import optimize
 from scipy import stats as st
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
@@ -52,10 +53,15 @@ def sample_size(
             effect_size=h, alpha=alpha, power=power, alternative="two-sided"
         )
         return math.ceil(float(n))
+    return math.ceil(_paired_n(baseline_rate, mde, alpha, power))
+
+
+def _paired_n(rate: float, mde: float, alpha: float, power: float) -> float:
+    """Connor's (1987) paired items for McNemar, unrounded."""
     za, zb = st.norm.ppf(1 - alpha / 2), st.norm.ppf(power)
-    psi = baseline_rate * (1 - p2) + p2 * (1 - baseline_rate)
-    n = (za * math.sqrt(psi) + zb * math.sqrt(max(psi - mde**2, 0.0))) ** 2 / mde**2
-    return math.ceil(n)
+    p2 = rate + mde
+    psi = rate * (1 - p2) + p2 * (1 - rate)
+    return float((za * math.sqrt(psi) + zb * math.sqrt(max(psi - mde**2, 0.0))) ** 2 / mde**2)
 
 
 def minimum_detectable_effect(
@@ -72,7 +78,9 @@ def minimum_detectable_effect(
     Args:
         n: Items (per arm when ``paired=False``).
         baseline_rate: For 0/1 metrics: the baseline's rate; the answer is an absolute increase
-            in rate (Cohen's h inverted; capped at 1 - baseline_rate).
+            in rate, capped at 1 - baseline_rate. Paired: the increase for which
+            ``sample_size(baseline_rate, mde, paired=True)`` (Connor's McNemar formula) equals
+            n; not paired: Cohen's h of the two-proportion z-test inverted.
         sd: For continuous metrics: the standard deviation of the paired differences (or of one
             arm when ``paired=False``); the answer is (z_α/2 + z_β)·sd·√(k/n), k = 1 paired, 2 not.
         alpha: Significance level (two-sided).
@@ -95,6 +103,15 @@ def minimum_detectable_effect(
     assert baseline_rate is not None
     if not 0 <= baseline_rate <= 1:
         raise StatsError(f"baseline_rate must be in [0, 1], got {baseline_rate}")
+    if paired:
+        cap = 1.0 - baseline_rate
+        if cap <= 0 or _paired_n(baseline_rate, cap, alpha, power) > n:
+            return float(max(cap, 0.0))
+        return float(
+            optimize.brentq(
+                lambda m: _paired_n(baseline_rate, m, alpha, power) - n, 1e-9, cap, xtol=1e-12
+            )
+        )
     h = z / math.sqrt(n / 2)  # NormalIndPower: effect = h·sqrt(n/2)
     phi = 2 * math.asin(math.sqrt(baseline_rate)) + h
     target = math.sin(min(phi, math.pi) / 2) ** 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.multitest import multipletests
 
 from llmlab_pipelines.report import (
     build_leaderboard,
@@ -12,7 +13,7 @@ from llmlab_pipelines.report import (
     items_needed,
     plot_forest,
 )
-from llmlab_pipelines.stats import compare, minimum_detectable_effect, sample_size
+from llmlab_pipelines.stats import StatsError, compare, minimum_detectable_effect, sample_size
 
 
 def scores(rates: dict[str, float], n: int, seed: int = 0) -> pd.DataFrame:
@@ -37,7 +38,7 @@ def scores(rates: dict[str, float], n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def board_for(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    comparisons = compare(frame, metric="score", baseline=baseline, n_boot=500)
+    comparisons = compare(frame, metric="score", baseline=baseline, family="all_pairs", n_boot=500)
     return build_leaderboard(frame, comparisons, metric="score", baseline=baseline)
 
 
@@ -79,3 +80,25 @@ def test_forest_plot_is_a_png() -> None:
     frame = scores({"base": 0.3, "x": 0.5, "y": 0.4}, n=60)
     png = plot_forest(board_for(frame, "base"), metric="score", baseline="base", title="t")
     assert png[:4] == b"\x89PNG" and len(png) > 5000
+
+
+def test_tiers_need_one_all_pairs_family() -> None:
+    frame = scores({"base": 0.3, "x": 0.5, "y": 0.4}, n=60)
+    only_baseline = compare(frame, metric="score", baseline="base", n_boot=100)
+    with pytest.raises(StatsError, match="every pair"):
+        build_leaderboard(frame, only_baseline, metric="score", baseline="base")
+
+
+def test_board_verdicts_and_tiers_read_the_same_adjusted_p_values() -> None:
+    frame = scores({"base": 0.5, "a": 0.62, "b": 0.6, "c": 0.55}, n=150, seed=7)
+    pairs = compare(frame, metric="score", baseline="base", family="all_pairs", n_boot=200)
+    board = build_leaderboard(frame, pairs, metric="score", baseline="base").set_index("candidate")
+    raw = compare(frame, metric="score", family="all_pairs", correction="none", n_boot=50)
+    holm = multipletests(raw["p_value"], method="holm")[1]
+    by_pair = {
+        frozenset((a, b)): p
+        for a, b, p in zip(raw["candidate_a"], raw["candidate_b"], holm, strict=True)
+    }
+    for name in ("a", "b", "c"):
+        assert board.loc[name, "p_adjusted"] == pytest.approx(by_pair[frozenset(("base", name))])
+    assert board["diff_level"].dropna().round(6).unique().tolist() == [round(1 - 0.05 / 6, 6)]
