@@ -14,7 +14,15 @@ from pydantic import BaseModel, ValidationError
 
 from ..metrics import METRICS, Metric, load_user_metrics
 from ..secrets import redact
-from ._candidates import Candidate, expand_candidates, match_baseline
+from ._candidates import (
+    Candidate,
+    clip,
+    expand_candidates,
+    key_collisions,
+    match_baseline,
+    short_list,
+    too_many_candidates,
+)
 from ._datasets import DATASET_SUFFIXES, Dataset
 from ._errors import IssueCollector, LabError
 from ._judges import JudgeConfig
@@ -210,7 +218,9 @@ def unknown(kind: str, name: str, known: Iterable[str]) -> str:
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {kind} {name!r} ({hint}known: {', '.join(names) or 'none'})"
+    return (
+        f"unknown {kind} {clip(repr(name))} ({hint}known: {short_list(names, limit=20) or 'none'})"
+    )
 
 
 def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
@@ -253,6 +263,8 @@ def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
     for name in list(experiments):
         if not _check_experiment(lab, name, sources[name], issues, check_datasets, declared):
             experiments.pop(name)
+    for message in key_collisions((e, c) for e in experiments for c in lab.candidates(e)):
+        issues.add(disp(root / "experiments"), message)
     issues.raise_if_any()
     return lab
 
@@ -584,6 +596,9 @@ def _check_experiment(
         add(
             ("primary_metric",), f"{config.primary_metric!r} is not one of metrics {config.metrics}"
         )
+    if (too_many := too_many_candidates(config)) is not None:
+        add(("params_grid",) if config.params_grid else ("prompts",), too_many)
+        return False
     for index, values in enumerate(_grid_points(config)):
         try:
             GenerationParams(**values)
@@ -616,12 +631,15 @@ def _check_baseline(lab: Lab, name: str, spec: str, add: Any) -> None:
     found = match_baseline(spec, candidates)
     labels = [c.label for c in candidates]
     if not found:
-        add(("baseline",), f"baseline {spec!r} is none of the candidates ({', '.join(labels)})")
+        add(
+            ("baseline",),
+            f"baseline {clip(repr(spec))} is none of the candidates ({short_list(labels)})",
+        )
     elif len(found) > 1:
         add(
             ("baseline",),
-            f"baseline {spec!r} matches {len(found)} candidates "
-            f"({', '.join(c.label for c in found)}); name one",
+            f"baseline {clip(repr(spec))} matches {len(found)} candidates "
+            f"({short_list(c.label for c in found)}); name one",
         )
 
 
