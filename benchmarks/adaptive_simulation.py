@@ -12,6 +12,11 @@ sigmoid(logit(p_c) + 1.0 * z_i). The true best candidate is the one with the hig
    of re-running the fixed-sample test (McNemar) at every look, which inflates it.
 3. Sequential A/B under an effect (0.70 vs 0.78): power and calls against the fixed-sample
    test on all 1,000 items.
+4. Error rates of every strategy at delta = alpha = 0.05 (400 items, a look after every round
+   of 10): under the null (0.70 vs 0.70, and 4 candidates all at 0.70) the rate of declaring a
+   best; near the null (0.70 vs 0.72) the rate of declaring the worse one. Both must be
+   <= delta within simulation error. Beside them, Thompson sampling stopped on the posterior
+   (P(best) >= 1 - delta/K after any round), the rule it used to have.
 
     python benchmarks/adaptive_simulation.py [--runs 300]
 """
@@ -24,7 +29,25 @@ import time
 import numpy as np
 from scipy import stats as st
 
-from llmlab_pipelines.adaptive import Batch, make_policy, run_adaptive
+from llmlab_pipelines.adaptive import Batch, TopTwoThompson, make_policy, run_adaptive
+
+DELTA = 0.05
+
+
+class PosteriorStopThompson(TopTwoThompson):
+    """The old stopping rule, for comparison: stop once P(best) >= 1 - delta / K."""
+
+    strategy = "thompson (posterior stop)"
+
+    def _sure(self) -> str | None:
+        best = max(self._probs, key=self._probs.__getitem__)
+        return best if self._probs[best] >= 1 - self.delta / len(self.arms) else None
+
+    def next_round(self) -> dict[str, list[int]]:
+        return {} if self.rounds and self._sure() else super().next_round()
+
+    def decision(self) -> dict[str, object]:
+        return {**super().decision(), "winner": self._sure() if self.rounds else None}
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -41,7 +64,12 @@ def dataset(rng: np.random.Generator, p: list[float], n: int) -> dict[str, np.nd
 
 def adaptive(strategy: str, table: dict[str, np.ndarray], round_size: int, seed: int = 0):
     n = len(next(iter(table.values())))
-    policy = make_policy(strategy, list(table), n, round_size=round_size, seed=seed)
+    if strategy == PosteriorStopThompson.strategy:
+        policy = PosteriorStopThompson(list(table), n, round_size, delta=DELTA, seed=seed)
+    else:
+        policy = make_policy(
+            strategy, list(table), n, round_size=round_size, seed=seed, alpha=DELTA, delta=DELTA
+        )
 
     def evaluate(plan: dict[str, list[int]]) -> Batch:
         return Batch({a: {i: float(table[a][i]) for i in items} for a, items in plan.items()})
@@ -111,6 +139,39 @@ def sequential(rng: np.random.Generator, runs: int, p: tuple[float, float]) -> d
     }
 
 
+def error_rates(rng: np.random.Generator, runs: int) -> None:
+    """Declared-best rate under the null, wrong-pick rate near it, for every strategy."""
+    n, sigma = 400, (DELTA * (1 - DELTA) / runs) ** 0.5
+    scenarios = [
+        ("null, .70 vs .70: declared a best", [0.70, 0.70], False),
+        ("null, 4 x .70: declared a best", [0.70] * 4, False),
+        ("near-null, .70 vs .72: declared .70 the best", [0.70, 0.72], True),
+    ]
+    print(
+        f"4. error rates, delta = alpha = {DELTA} ({n} items, rounds of 10, {runs} runs each; "
+        f"delta + 2 s.e. = {DELTA + 2 * sigma:.1%})"
+    )
+    print(f"   {'scenario / strategy':<48}{'error':>8}{'decided':>9}{'calls / grid':>14}")
+    for label, p, near in scenarios:
+        print(f"   {label}")
+        strategies = ["successive_elimination", "thompson", PosteriorStopThompson.strategy]
+        if len(p) == 2:
+            strategies.insert(0, "sequential")
+        tables = [dataset(rng, p, n) for _ in range(runs)]
+        for strategy in strategies:
+            errors = decided = calls = 0
+            for r, table in enumerate(tables):
+                out = adaptive(strategy, table, round_size=10, seed=r)
+                winner = out.decision.get("winner")
+                decided += winner is not None
+                errors += winner == "c0" if near else winner is not None
+                calls += out.calls
+            print(
+                f"     {strategy:<46}{errors / runs:>8.1%}{decided / runs:>9.1%}"
+                f"{calls / (runs * n * len(p)):>14.2f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
@@ -134,6 +195,7 @@ def main() -> None:
         f"calls; fixed test on all items {alt['fixed test, all items']:.1%}; "
         f"same decision as the grid: {alt['same']:.1%}"
     )
+    error_rates(rng, args.runs)
     print(f"({time.perf_counter() - t0:.0f} s)")
 
 

@@ -1,7 +1,14 @@
 """Adaptive experiments: spend calls where the answer is still open. No Dagster here."""
 
 from ._lab import EVALUATION_COLUMNS, AdaptiveRun, adaptive_arms, run_lab_experiment
-from ._policies import Policy, RoundLog, SequentialAB, SuccessiveElimination, TopTwoThompson
+from ._policies import (
+    PairedEvidence,
+    Policy,
+    RoundLog,
+    SequentialAB,
+    SuccessiveElimination,
+    TopTwoThompson,
+)
 from ._run import (
     STRATEGIES,
     AdaptiveOutcome,
@@ -21,6 +28,7 @@ __all__ = [
     "Batch",
     "ConfidenceSequence",
     "Interval",
+    "PairedEvidence",
     "Policy",
     "RoundLog",
     "SequentialAB",

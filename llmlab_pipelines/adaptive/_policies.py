@@ -9,8 +9,17 @@ sample. Scores must be in ``[0, 1]``.
   leaves as soon as another one beats it with confidence (paired confidence sequences,
   Bonferroni over the pairs), so the calls go where the ranking is still open.
 - :class:`TopTwoThompson`: Beta posteriors; each call goes to the posterior's sampled best or,
-  half the time, to its strongest challenger (Russo 2016), until
-  ``P(best) >= 1 - delta / K`` for K candidates.
+  half the time, to its strongest challenger (Russo 2016). It stops on the same evidence as
+  successive elimination, never on the posterior: a posterior probability checked after every
+  round is not an error rate (stopping at ``P(best) >= 1 - delta / K`` declared a best in 18%
+  of runs between two equal candidates).
+
+Both multi-candidate strategies share :class:`PairedEvidence`: one confidence sequence per pair
+of candidates for the mean paired difference, at level ``delta / (K (K - 1) / 2)``. All of them
+hold at every look at once with probability ``1 - delta``; then the true best is never beaten,
+so a candidate is only declared best (every other one beaten, directly or through another)
+when it is the true best, and between equal candidates nothing is declared. ``delta`` is
+therefore the chance, over the whole run, of declaring a best that is not the (unique) best.
 """
 
 from __future__ import annotations
@@ -167,20 +176,63 @@ class SequentialAB(Policy):
         }
 
 
+class PairedEvidence:
+    """Time-uniform confidence sequences for ``mean(b - a)`` of every pair, Bonferroni over pairs.
+
+    Candidates walk the same shuffled item order, each at its own pace; a pair's sequence takes
+    the paired differences of the items both have scored, in that order (the common prefix), so
+    it is valid however the calls were spread over the candidates.
+
+    Args:
+        arms: The candidates; pairs are keyed ``(a, b)`` in this order.
+        delta: The error allowed over all pairs and all looks together.
+    """
+
+    def __init__(self, arms: list[str], delta: float) -> None:
+        if not 0 < delta < 1:
+            raise ValueError(f"delta must be in (0, 1), got {delta}")
+        self.arms = list(arms)
+        combos = list(itertools.combinations(self.arms, 2))
+        self.pairs = {p: ConfidenceSequence(delta / len(combos)) for p in combos}
+        self._fed = dict.fromkeys(combos, 0)
+
+    def update(self, scores: dict[str, dict[int, float]]) -> None:
+        """Feed every pair the items both candidates have now scored, in item order."""
+        for (a, b), cs in self.pairs.items():
+            sa, sb, k = scores[a], scores[b], self._fed[(a, b)]
+            diffs = []
+            while k in sa and k in sb:
+                diffs.append(sb[k] - sa[k])
+                k += 1
+            if diffs:
+                cs.update(diffs)
+                self._fed[(a, b)] = k
+
+    def beaten(self, among: list[str]) -> set[str]:
+        """The candidates of ``among`` that another one of ``among`` beats with confidence."""
+        order = [a for a in self.arms if a in among]
+        out = set()
+        for a, b in itertools.combinations(order, 2):
+            interval = self.pairs[(a, b)].interval()
+            if interval.low > 0:  # b beats a
+                out.add(a)
+            elif interval.high < 0:
+                out.add(b)
+        return out
+
+
 @dataclass
 class SuccessiveElimination(Policy):
     """All surviving candidates on the same items; losers leave as soon as the evidence says."""
 
     strategy = "successive_elimination"
     delta: float = 0.05
-    pairs: dict[tuple[str, str], ConfidenceSequence] = field(init=False)
+    evidence: PairedEvidence = field(init=False)
     _next: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        combos = list(itertools.combinations(self.arms, 2))
-        level = self.delta / len(combos)  # Bonferroni: every pair's sequence holds at once
-        self.pairs = {p: ConfidenceSequence(level) for p in combos}
+        self.evidence = PairedEvidence(self.arms, self.delta)
 
     def next_round(self) -> dict[str, list[int]]:
         if self.stopped or len(self.active) <= 1 or self._next >= self.n_items:
@@ -196,18 +248,8 @@ class SuccessiveElimination(Policy):
         return {a: items for a in self.active}
 
     def _update(self, results: dict[str, dict[int, float]]) -> None:
-        # active keeps the order of arms and combinations keep it too: (a, b) is a key of pairs
-        active = [a for a in self.active if a in results]
-        for a, b in itertools.combinations(active, 2):
-            items = sorted(set(results[a]) & set(results[b]))
-            self.pairs[(a, b)].update([results[b][i] - results[a][i] for i in items])
-        beaten = set()
-        for a, b in itertools.combinations(self.active, 2):
-            interval = self.pairs[(a, b)].interval()
-            if interval.low > 0:  # b beats a
-                beaten.add(a)
-            elif interval.high < 0:
-                beaten.add(b)
+        self.evidence.update(self.scores)
+        beaten = self.evidence.beaten(self.active)
         out = [a for a in self.active if a in beaten]
         self.active = [a for a in self.active if a not in beaten]
         self.rounds.append(
@@ -233,20 +275,31 @@ class SuccessiveElimination(Policy):
 
 @dataclass
 class TopTwoThompson(Policy):
-    """Beta posteriors per candidate; calls go to the sampled best or its closest challenger."""
+    """Top-two Thompson sampling to spend the calls, paired confidence sequences to stop.
+
+    Each call goes to the Beta posteriors' sampled best or, with probability ``1 - beta``, to
+    its strongest challenger, among the candidates not yet beaten; every candidate takes the
+    items in the shared order. A candidate leaves once another beats it with confidence
+    (:class:`PairedEvidence`), and the run stops when one is left: ``delta`` bounds the chance
+    of declaring a wrong best, looks after every round included.
+    """
 
     strategy = "thompson"
     delta: float = 0.05
     beta: float = 0.5
     seed: int = 0
-    draws: int = 4000
+    draws: int = 1000  # for P(best), shown per round; it decides nothing
+    evidence: PairedEvidence = field(init=False)
     _rng: np.random.Generator = field(init=False)
     _next: dict[str, int] = field(init=False)
+    _probs: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.evidence = PairedEvidence(self.arms, self.delta)
         self._rng = np.random.default_rng(self.seed)
         self._next = {a: 0 for a in self.arms}
+        self._probs = dict.fromkeys(self.arms, 1.0 / len(self.arms))
 
     def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
         s = np.array([sum(self.scores[a].values()) for a in self.arms])
@@ -254,79 +307,86 @@ class TopTwoThompson(Policy):
         return 1.0 + s, 1.0 + n - s
 
     def prob_best(self) -> dict[str, float]:
+        """The posterior probability that each candidate is the best (evidence, not a test)."""
         a, b = self._posterior()
         samples = self._rng.beta(a, b, size=(self.draws, len(self.arms)))
         wins = np.bincount(samples.argmax(axis=1), minlength=len(self.arms)) / self.draws
         return dict(zip(self.arms, wins.tolist(), strict=True))
 
-    def _done(self) -> bool:
-        if self.stopped or all(self._next[a] >= self.n_items for a in self.arms):
-            return True
-        return bool(self.rounds) and max(self.prob_best().values()) >= 1 - self.delta / len(
-            self.arms
-        )
+    def _open(self, taken: dict[str, int]) -> np.ndarray:
+        return np.array([a in self.active and taken[a] < self.n_items for a in self.arms])
 
     def next_round(self) -> dict[str, list[int]]:
-        if self._done():
+        if self.stopped or len(self.active) <= 1 or not self._open(self._next).any():
             return {}
         room = self._room()
-        slots = self.round_size if room is None else min(self.round_size, room)
+        slots = max(0, self.round_size if room is None else min(self.round_size, room))
         plan: dict[str, list[int]] = {}
         taken = dict(self._next)
-        a_post, b_post = self._posterior()
-        for _ in range(max(0, slots)):
-            open_ = np.array([taken[a] < self.n_items for a in self.arms])
+        picks: list[int] = []
+        while slots:
+            open_ = self._open(taken)
             if not open_.any():
                 break
-            pick = self._pick(a_post, b_post, open_)
-            arm = self.arms[pick]
+            if not picks:  # the posterior is the round's; draw again only when an arm runs out
+                picks = self._picks(open_, slots)
+            arm = self.arms[picks.pop(0)]
             plan.setdefault(arm, []).append(taken[arm])
             taken[arm] += 1
+            slots -= 1
+            if taken[arm] >= self.n_items:
+                picks = []
         self._next = taken
         return plan
 
-    def _pick(self, a: np.ndarray, b: np.ndarray, open_: np.ndarray) -> int:
-        def sample() -> int:
-            theta = self._rng.beta(a, b)
-            theta[~open_] = -1.0
-            return int(theta.argmax())
-
-        first = sample()
-        if self._rng.random() < self.beta or open_.sum() == 1:
-            return first
-        for _ in range(100):
-            other = sample()
-            if other != first:
-                return other
-        return first
+    def _picks(self, open_: np.ndarray, count: int) -> list[int]:
+        """``count`` top-two draws: the sampled best or, with probability ``1 - beta``, the
+        first different best among up to 100 resamples (the best itself when none differs)."""
+        a, b = self._posterior()
+        k = len(self.arms)
+        first = np.where(open_, self._rng.beta(a, b, size=(count, k)), -1.0).argmax(axis=1)
+        if int(open_.sum()) == 1:
+            return first.tolist()
+        picks = first.copy()
+        swap = np.flatnonzero(self._rng.random(count) >= self.beta)
+        if swap.size:
+            draws = self._rng.beta(a, b, size=(swap.size, 100, k))
+            again = np.where(open_, draws, -1.0).argmax(axis=2)
+            differs = again != first[swap, None]
+            other = again[np.arange(swap.size), differs.argmax(axis=1)]
+            picks[swap] = np.where(differs.any(axis=1), other, first[swap])
+        return picks.tolist()
 
     def _update(self, results: dict[str, dict[int, float]]) -> None:
-        probs = self.prob_best()
-        self.active = [a for a in self.arms if probs[a] > self.delta / len(self.arms)]
+        self.evidence.update(self.scores)
+        beaten = self.evidence.beaten(self.active)
+        out = [a for a in self.active if a in beaten]
+        self.active = [a for a in self.active if a not in beaten]
+        probs = self._probs = self.prob_best()
         self.rounds.append(
             RoundLog(
                 len(self.rounds) + 1,
                 {a: len(results.get(a, {})) for a in self.arms},
                 list(self.active),
-                [],
-                max(probs, key=probs.__getitem__),
+                out,
+                max(self.active, key=probs.__getitem__),
                 self.calls,
                 "P(best) " + ", ".join(f"{a}={p:.2f}" for a, p in probs.items()),
             )
         )
 
     def leader(self) -> str:
-        return (
-            max(self.prob_best().items(), key=lambda kv: kv[1])[0] if self.calls else self.arms[0]
-        )
+        if not self.calls:
+            return self.arms[0]
+        return max(self.active or self.arms, key=self._probs.__getitem__)
 
     def decision(self) -> dict[str, Any]:
-        probs = self.prob_best()
-        best = max(probs, key=probs.__getitem__)
-        sure = probs[best] >= 1 - self.delta / len(self.arms)
+        probs = self._probs  # as of the last round
+        winner = self.active[0] if len(self.active) == 1 else None
         return {
-            "winner": best if sure else None,
-            "verdict": "best found" if sure else "not separated",
-            "best_guess": best,
+            "winner": winner,
+            "verdict": "best found" if winner else "not separated",
+            "best_guess": winner or max(self.active or self.arms, key=probs.__getitem__),
+            "survivors": list(self.active),
             "prob_best": probs,
         }

@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from ..lab import Dataset, LabError
-from ..lab._quality import missing_fields, records_frame, validate_frame
+from ..lab._quality import QualityReport, missing_fields, records_frame, validate_frame
 from ..partitions import dataset_partitions
 from ..report import markdown_table
 from ..resources import LabResource
@@ -24,7 +24,8 @@ from ..resources import LabResource
             "dataset_quality",
             asset="eval_datasets",
             blocking=True,
-            description="Great Expectations: unique ids, required fields present and non-empty",
+            description="Great Expectations: unique ids, required fields present and non-empty "
+            "(blocks); items that repeat another item's inputs (a warning)",
         )
     ],
 )
@@ -60,19 +61,27 @@ def eval_datasets(context: dg.AssetExecutionContext, lab: LabResource) -> Iterat
             ),
         },
     )
+    clean = report.success and not report.warnings
     yield dg.AssetCheckResult(
         check_name="dataset_quality",
-        passed=report.success,
-        description=None if report.success else _problems(dataset, frame, required, report),
+        passed=clean,
+        # duplicates alone warn: the check shows them, downstream assets still run
+        severity=dg.AssetCheckSeverity.ERROR if not report.success else dg.AssetCheckSeverity.WARN,
+        description=None if clean else _problems(dataset, frame, required, report),
         metadata={"expectations": dg.MetadataValue.md(report.markdown())},
     )
 
 
-def _problems(dataset: Dataset, frame: pd.DataFrame, required: list[str], report: object) -> str:
-    """What failed, located: file, line and item where possible."""
+def _problems(
+    dataset: Dataset, frame: pd.DataFrame, required: list[str], report: QualityReport
+) -> str:
+    """What failed, located: file, line and item where possible; then the warnings."""
     located = [
         f"{dataset.display}:{dataset.line_of(i) or '?'}: item {i!r}: {field!r} is missing or empty"
         for i, field in missing_fields(frame, required)
     ]
-    general = [f"{f.name}({f.column}): {f.detail}" for f in report.failures]  # type: ignore[attr-defined]
-    return "\n".join(located[:20] + general)
+    general = [f"{f.name}({f.column}): {f.detail}" for f in report.failures]
+    warned = [
+        f"{dataset.display}: warning: {w.name}({w.column}): {w.detail}" for w in report.warnings
+    ]
+    return "\n".join(located[:20] + general + warned)

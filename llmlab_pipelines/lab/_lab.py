@@ -14,7 +14,13 @@ from pydantic import BaseModel, ValidationError
 
 from ..metrics import METRICS, Metric, load_user_metrics
 from ..secrets import redact
-from ._candidates import Candidate, expand_candidates, match_baseline
+from ._candidates import (
+    Candidate,
+    expand_candidates,
+    key_collisions,
+    match_baseline,
+    too_many_candidates,
+)
 from ._datasets import DATASET_SUFFIXES, Dataset
 from ._errors import IssueCollector, LabError, shorten, shown, shown_names
 from ._judges import JudgeConfig
@@ -253,6 +259,8 @@ def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
     for name in list(experiments):
         if not _check_experiment(lab, name, sources[name], issues, check_datasets, declared):
             experiments.pop(name)
+    for message in key_collisions((e, c) for e in experiments for c in lab.candidates(e)):
+        issues.add(disp(root / "experiments"), message)
     issues.raise_if_any()
     return lab
 
@@ -622,6 +630,9 @@ def _check_experiment(
             ("primary_metric",),
             f"{shown(config.primary_metric)} is not one of metrics {shown_names(config.metrics)}",
         )
+    if (too_many := too_many_candidates(config)) is not None:
+        add(("params_grid",) if config.params_grid else ("prompts",), too_many)
+        return False
     for index, values in enumerate(_grid_points(config)):
         try:
             GenerationParams(**values)
@@ -662,7 +673,7 @@ def _check_baseline(lab: Lab, name: str, spec: str, add: Any) -> None:
         add(
             ("baseline",),
             f"baseline {shown(spec)} matches {len(found)} candidates "
-            f"({', '.join(c.label for c in found)}); name one",
+            f"({shown_names(c.label for c in found)}); name one",
         )
 
 

@@ -1,4 +1,5 @@
-"""Dataset quality with Great Expectations: unique ids, required fields present, no empties."""
+"""Dataset quality with Great Expectations: unique ids, required fields present, no empties;
+and a warning (it never blocks) when items repeat another item's inputs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class Expectation:
     column: str | None
     success: bool
     detail: str
+    severity: str = "error"  # "warning": reported, never blocks
 
 
 @dataclass(frozen=True)
@@ -29,18 +31,25 @@ class QualityReport:
 
     @property
     def success(self) -> bool:
-        """True when every expectation held."""
-        return all(r.success for r in self.results)
+        """True when every expectation held (warnings aside)."""
+        return not self.failures
 
     @property
     def failures(self) -> list[Expectation]:
         """The expectations that did not hold."""
-        return [r for r in self.results if not r.success]
+        return [r for r in self.results if not r.success and r.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Expectation]:
+        """The warnings raised (a dataset with warnings may still be used)."""
+        return [r for r in self.results if not r.success and r.severity == "warning"]
 
     def markdown(self) -> str:
         """A table for the Dagster UI."""
+        mark = {(True, "error"): "✅", (True, "warning"): "✅", (False, "error"): "❌"}
         rows = [
-            f"| {'✅' if r.success else '❌'} | {r.name} | {r.column or ''} | {r.detail} |"
+            f"| {mark.get((r.success, r.severity), '⚠️')} | {r.name} | {r.column or ''} "
+            f"| {r.detail} |"
             for r in self.results
         ]
         return "\n".join(["| ok | expectation | column | detail |", "|---|---|---|---|", *rows])
@@ -84,8 +93,49 @@ def missing_fields(frame: pd.DataFrame, required: list[str]) -> list[tuple[str, 
     return out
 
 
+def input_columns(frame: pd.DataFrame, required: list[str]) -> list[str]:
+    """What makes an item's input: the fields the prompts use, else every field but the answer."""
+    skip = {"id", "expected", "record_json"}
+    used = [c for c in required if c in frame.columns and c not in skip]
+    return used or [c for c in frame.columns if c not in skip]
+
+
+def duplicate_inputs(frame: pd.DataFrame, columns: list[str]) -> list[tuple[str, list[str]]]:
+    """``(input, ids)`` for every input that more than one item has, in file order."""
+    if not columns or frame.empty:
+        return []
+    keys = frame[columns].astype(str).where(frame[columns].notna(), "")
+    text = keys.agg(" | ".join, axis=1)
+    ids = frame["id"].astype(str)
+    groups = ids.groupby(text, sort=False).agg(list)
+    return [(str(k), v) for k, v in groups.items() if len(v) > 1]
+
+
+def duplicates_expectation(frame: pd.DataFrame, columns: list[str]) -> Expectation:
+    """A warning when items repeat an earlier item's inputs: count, and a few with their ids."""
+    groups = duplicate_inputs(frame, columns)
+    if not groups:
+        return Expectation("no_duplicate_inputs", ", ".join(columns), True, "ok", "warning")
+    repeats = sum(len(ids) - 1 for _, ids in groups)
+    examples = "; ".join(
+        f"{_clip(text)!r}: {', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}"
+        for text, ids in groups[:3]
+    )
+    detail = (
+        f"{repeats} items repeat an earlier item's inputs ({len(groups)} inputs appear more "
+        f"than once), e.g. {examples}"
+    )
+    return Expectation("no_duplicate_inputs", ", ".join(columns), False, detail, "warning")
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def validate_frame(name: str, frame: pd.DataFrame, required: list[str]) -> QualityReport:
     """Run the dataset suite with Great Expectations (an ephemeral context, nothing on disk).
+
+    Duplicate inputs (:func:`input_columns`) are a warning, computed beside the suite.
 
     Args:
         name: The dataset's name, for the report.
@@ -112,6 +162,7 @@ def validate_frame(name: str, frame: pd.DataFrame, required: list[str]) -> Quali
             suite.append(gxe.ExpectColumnValuesToNotBeNull(column=column))
             suite.append(gxe.ExpectColumnValueLengthsToBeBetween(column=column, min_value=1))
     results = [_outcome(data.validate(exp)) for exp in suite]
+    results.append(duplicates_expectation(frame, input_columns(frame, required)))
     return QualityReport(dataset=name, results=results)
 
 

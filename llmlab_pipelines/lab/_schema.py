@@ -277,6 +277,10 @@ class OptimizeConfig(BaseModel):
     write_back: bool = Field(default=True, description="Write a confirmed winner into prompts/")
 
 
+#: the most candidates an experiment may have unless it sets ``max_candidates``
+DEFAULT_MAX_CANDIDATES = 64
+
+
 class ExperimentConfig(BaseModel):
     """One ``experiments/<name>.yaml``."""
 
@@ -288,6 +292,11 @@ class ExperimentConfig(BaseModel):
     models: list[str] = Field(min_length=1)
     params: GenerationParams = Field(default_factory=GenerationParams)
     params_grid: dict[str, list[Any]] = Field(default_factory=dict)
+    max_candidates: int = Field(
+        default=DEFAULT_MAX_CANDIDATES,
+        ge=1,
+        description="The most candidates (prompts x models x grid points) it may start",
+    )
     metrics: list[str] = Field(default_factory=lambda: ["exact_match"], min_length=1)
     primary_metric: str | None = None
     baseline: str | None = None

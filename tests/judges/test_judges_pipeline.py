@@ -9,7 +9,13 @@ import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
-from judge_helpers import judge_reply, write_judged_lab
+from judge_helpers import (
+    GARBAGE_ONCE,
+    GARBAGE_TWICE,
+    INJECTED,
+    judge_reply,
+    write_judged_lab,
+)
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import cohen_kappa_score
 
@@ -43,11 +49,11 @@ def test_judged_experiment_end_to_end(tmp_path: Path, simulator: Simulator) -> N
     by_item = verdicts[verdicts["judge"] == "correct"].set_index("item_id")
     ids = {r["question"]: r["id"] for r in lab.datasets["arithmetic"].records}
     # the injected "give it a 5" stayed inside its block: the wrong answer gets the worst score
-    assert by_item.loc[ids["What is 6 + 4?"], "raw"] == 1.0
+    assert by_item.loc[ids[INJECTED], "raw"] == 1.0
     # garbage, then a usable reply after the retry that quotes the parse error
-    assert pd.isna(by_item.loc[ids["What is 9 + 1?"], "failure"])
+    assert pd.isna(by_item.loc[ids[GARBAGE_ONCE], "failure"])
     # garbage twice: recorded with its reason, never a made-up score
-    failed = by_item.loc[ids["What is 7 + 4?"]]
+    failed = by_item.loc[ids[GARBAGE_TWICE]]
     assert failed["failure"] == "parse" and "no JSON object" in failed["error"]
     assert pd.isna(failed["raw"])
     assert verdicts["prompt_tokens"].sum() > 0
