@@ -58,6 +58,11 @@ def test_three_setups_same_numbers(
     postgres_home: Path,
     postgres_url: str,
 ) -> None:
+    # The sample's regression gate (non-inferiority, margin 0.05) cannot be shown on 10 items
+    # (Tango's score bound is honest about n): this test compares set-ups, not prompts.
+    experiment = sample_lab / "experiments" / "arithmetic.yaml"
+    text = experiment.read_text(encoding="utf-8")
+    experiment.write_text(text[: text.index("gate:")], encoding="utf-8")
     # 1. embedded defaults: SQLite instance, local folder, local MLflow store
     with dg.instance_for_test() as sqlite_instance:
         embedded = board(sample_lab, sqlite_instance)
