@@ -325,11 +325,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        config = GuardConfig(
+            host=args.host,
+            port=args.port,
+            token=token,
+            allowed_origins=tuple(args.allow_origin or ()),
+        )
+    except ValueError as err:
+        print(f"error: --allow-origin: {err}", file=sys.stderr)
+        return 2
     dagster_instance()  # creates DAGSTER_HOME with its dagster.yaml
     os.environ["LLMLAB_LAB"] = str(_lab_dir(args.lab))
-    config = GuardConfig(
-        host=args.host, port=args.port, token=token, allowed_origins=tuple(args.allow_origin or ())
-    )
     return serve_dagster_ui(config, echo=lambda line: print(line, flush=True))
 
 
@@ -384,8 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-origin",
         action="append",
         metavar="URL",
-        help="another address browsers use, e.g. a reverse proxy's https://evals.example.com "
-        "(repeatable)",
+        help="another address browsers use, with its scheme, e.g. a reverse proxy's "
+        "https://evals.example.com (repeatable)",
     )
     return parser
 

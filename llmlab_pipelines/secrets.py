@@ -3,26 +3,37 @@
 A *configured secret* is the value of:
 
 - every environment variable a ``models.yaml`` entry names in ``api_key_env`` (registered when
-  the lab is validated, and when the key is read for a call);
+  the lab is validated, and when the key is read for a call), and every value found as a
+  secret in the lab itself (refused, but remembered so no message repeats it);
 - every environment variable whose name says it holds a secret (``*_API_KEY``, ``*_KEY``,
   ``*_TOKEN``, ``*_SECRET*``, ``*_PASSWORD``, ``*_CREDENTIALS``: ``AWS_SECRET_ACCESS_KEY``,
   ``MLFLOW_TRACKING_PASSWORD`` ...) and is at least 8 characters long;
 - the password of a URL in an environment variable named ``*_URL``, ``*_URI`` or ``*_DSN``
-  (``MLFLOW_TRACKING_URI``, ``LLMLAB_DAGSTER_PG_URL`` ...).
+  (``MLFLOW_TRACKING_URI``, ``LLMLAB_DAGSTER_PG_URL`` ...), at least 8 characters long.
 
-:func:`redact_values` replaces those values (for data: model outputs, Parquet cells);
-:func:`redact` also replaces anything shaped like a key (for messages, logs and metadata).
+Data (model outputs, cache rows, Parquet cells, reports) is scored, so it loses fewer values:
+:func:`redact_values` and :func:`redact_frame` replace only the first kind, and values of the
+other two kinds that :func:`looks_like_key` (``POSTGRES_PASSWORD=postgres`` is a word a model
+may answer with; ``OPENAI_API_KEY=sk-...`` is not). :func:`redact` (messages, metadata,
+MLflow parameters) and the log redaction replace every configured secret, and :func:`redact`
+also anything shaped like a key.
+
+Each secret is also replaced as it may be spelled inside a message: URL-encoded (``quote``,
+``quote_plus``) and in base64 (standard and URL-safe) on its own, after a ``:`` (HTTP Basic
+auth with no user), and after any prefix (``user:key``: the characters that depend on the key
+alone; at most 2 of its first bytes share a base64 character with the prefix).
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import logging
 import os
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 MASK = "***"
 _MIN_ENV_SECRET = 8
@@ -44,12 +55,13 @@ KEY_SHAPES = (
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     re.compile(r"\bglpat-[A-Za-z0-9_\-]{16,}"),
 )
+_HEX = re.compile(r"[0-9a-f]{16,}|[0-9A-F]{16,}")
 _CONTEXT_PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}"),
     re.compile(r"(?i)(api[_-]?key['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]{6,}"),
 )
 
-_cache: dict[str, Any] = {"environ": None, "known": -1, "values": ()}
+_cache: dict[str, Any] = {"environ": None, "known": -1, "all": (), "data": ()}
 
 
 def read_secret(env_name: str) -> str | None:
@@ -74,50 +86,90 @@ def remember(value: str) -> None:
 
 
 def secret_values() -> tuple[str, ...]:
-    """Every configured secret value, longest first (so a key's prefix never survives)."""
+    """Every configured secret and its encodings, longest first (no prefix of one survives):
+    for messages and logs."""
+    return _values()["all"]
+
+
+def data_secret_values() -> tuple[str, ...]:
+    """The configured secrets replaced in data, and their encodings, longest first: values of
+    ``api_key_env`` variables, values remembered from the lab, and the other configured
+    secrets that :func:`looks_like_key`."""
+    return _values()["data"]
+
+
+def _values() -> dict[str, Any]:
     environ = getattr(os.environ, "_data", None)
-    if (
-        environ is not None
-        and _cache["known"] == len(_known) + len(_env_names)
-        and environ == _cache["environ"]
-    ):
-        return _cache["values"]
-    found = set(_known)
+    stamp = len(_known) + len(_env_names)
+    if environ is not None and _cache["known"] == stamp and environ == _cache["environ"]:
+        return _cache
+    data, other = set(_known), set[str]()
     for name, value in os.environ.items():
-        named = name in _env_names and len(value) >= 4
-        if named or (_SECRET_ENV.search(name) and len(value) >= _MIN_ENV_SECRET):
-            found.add(value)
-        elif _URL_ENV.search(name) and "@" in value:
-            password = _url_password(value)
-            if password and len(password) >= _MIN_ENV_SECRET:
-                found.add(password)
-    values = tuple(sorted(found, key=len, reverse=True))
+        if name in _env_names:
+            if len(value) >= 4:
+                data.add(value)
+            continue
+        secret = value if _SECRET_ENV.search(name) else _url_password(name, value)
+        if secret and len(secret) >= _MIN_ENV_SECRET:
+            (data if looks_like_key(secret) else other).add(secret)
     _cache.update(
         environ=dict(environ) if environ is not None else None,
-        known=len(_known) + len(_env_names),
-        values=values,
+        known=stamp,
+        data=_with_spellings(data),
+        all=_with_spellings(data | other),
     )
-    return values
+    return _cache
 
 
-def _url_password(url: str) -> str | None:
+def _with_spellings(values: set[str]) -> tuple[str, ...]:
+    found = set(values)
+    for value in values:
+        found.update(spellings(value))
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def spellings(value: str) -> set[str]:
+    """How ``value`` may appear inside a message other than as itself: URL-encoded, and in
+    base64 (standard and URL-safe) alone, after ``:`` and after a prefix of any length (the
+    characters that depend on ``value`` alone). Forms shorter than 8 characters are left out.
+    """
+    raw = value.encode()
+    forms = {quote(value, safe=""), quote(value), quote_plus(value)}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        forms.update(encode(data).decode() for data in (raw, b":" + raw))
+        for skip in (0, 1, 2):  # where a 3-byte group starts in the key, after a prefix
+            tail = encode(raw[skip:]).decode()
+            forms.update((tail, tail[: len(raw[skip:]) // 3 * 4]))
+    return {form for form in forms if len(form) >= _MIN_ENV_SECRET and form != value}
+
+
+def _url_password(name: str, url: str) -> str | None:
+    """The password of a URL in a ``*_URL``, ``*_URI`` or ``*_DSN`` variable."""
+    if not _URL_ENV.search(name) or "@" not in url:
+        return None
     try:
         return urlsplit(url).password
     except ValueError:
         return None
 
 
-def redact_values(text: str) -> str:
-    """Replace every configured secret value with ``***`` (and nothing else: for data)."""
-    for secret in secret_values():
+def _replace(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
 
 
+def redact_values(text: str) -> str:
+    """Replace the configured secrets that data loses (:func:`data_secret_values`) with
+    ``***``, and nothing else: for model outputs, cache rows and files."""
+    return _replace(text, data_secret_values())
+
+
 def redact(text: str) -> str:
-    """Replace every configured secret, and anything shaped like a key, with ``***``."""
-    text = redact_values(text)
+    """Replace every configured secret, and anything shaped like a key, with ``***``: for
+    messages, logs and metadata."""
+    text = _replace(text, secret_values())
     for pattern in KEY_SHAPES:
         text = pattern.sub(MASK, text)
     for pattern in _CONTEXT_PATTERNS:
@@ -128,11 +180,15 @@ def redact(text: str) -> str:
 def looks_like_key(value: str) -> bool:
     """Whether a string is shaped like a provider's or cloud's key, or holds a long random run.
 
-    Random means a run (between ``_ - .``) of at least 16 characters with two or more digits
-    whose character class (digit, lower, upper) changes at least every third character:
-    ``3f9a1c0b7e2d4a6f`` is random, ``OPENAI_API_KEY`` and ``OpenAIKey2024Production`` are not.
+    Random means a run of at least 16 hexadecimal characters (one case) with two or more
+    digits, or a run (between ``_ - .``) of at least 16 characters with two or
+    more digits whose character class (digit, lower, upper) changes at least every third
+    character: ``3f9a1c0b7e2d4a6f`` and ``aB3dE5fG7hJ9kL1mN`` are random, ``OPENAI_API_KEY`` and
+    ``OpenAIKey2024Production`` are not.
     """
     if any(pattern.search(value) for pattern in KEY_SHAPES):
+        return True
+    if any(sum(c.isdigit() for c in m.group(0)) >= 2 for m in _HEX.finditer(value)):
         return True
     return any(_random_run(run) for run in re.split(r"[-_.]", value))
 
@@ -146,13 +202,14 @@ def _random_run(run: str) -> bool:
 
 
 def redact_frame(frame: Any, columns: Iterable[str] | None = None) -> Any:
-    """A DataFrame with every configured secret replaced in its text cells.
+    """A DataFrame with the secrets data loses (:func:`data_secret_values`) replaced in its
+    text cells.
 
     Returns the same frame when no cell holds a secret (the usual case: nothing is copied).
     """
     import pandas as pd
 
-    secrets = secret_values()
+    secrets = data_secret_values()
     if not secrets or not len(frame):
         return frame
     pattern = "|".join(re.escape(s) for s in secrets)
@@ -211,7 +268,7 @@ class _RedactingFactory:
             message = record.getMessage()
         except Exception:  # a malformed log call: leave it to logging's own error report
             return record
-        redacted = redact_values(message)
+        redacted = _replace(message, secret_values())
         if redacted != message:
             record.msg, record.args = redacted, ()
         return record

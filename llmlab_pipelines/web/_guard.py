@@ -46,6 +46,31 @@ def _netloc(host: str, port: int) -> set[str]:
     return {f"{name}:{port}".lower(), *([name.lower()] if port == 80 else [])}
 
 
+def origin_of(url: str) -> str:
+    """``url`` as a browser's ``Origin`` header spells it: ``scheme://host[:port]``, lower case.
+
+    Raises:
+        ValueError: Naming ``url``, when it has no ``http``/``https`` scheme, no host, a bad
+            port, or anything an origin cannot hold (user, path, query, fragment).
+    """
+    example = "write it as the browser's address bar shows it, e.g. https://evals.example.com"
+    try:
+        parts = urlsplit(url.strip().lower())
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as err:
+        raise ValueError(f"allowed origin {url!r}: {err}; {example}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"allowed origin {url!r} has no http:// or https:// scheme; {example}")
+    if not parts.hostname:
+        raise ValueError(f"allowed origin {url!r} has no host; {example}")
+    if parts.username is not None or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            f"allowed origin {url!r} holds more than scheme://host[:port] (an Origin header "
+            f"never does); {example}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 @dataclass(frozen=True)
 class GuardConfig:
     """What the guard lets through.
@@ -56,6 +81,7 @@ class GuardConfig:
         token: When set, every request must carry it (bearer header or cookie).
         allowed_origins: Further origins browsers reach the server by, e.g. a reverse proxy's
             ``https://evals.example.com``; their ``host:port`` is accepted as ``Host`` too.
+            Each must be ``http(s)://host[:port]`` (:func:`origin_of`), or ``ValueError``.
         graphql_path: Where the GraphQL endpoint is.
     """
 
@@ -67,7 +93,7 @@ class GuardConfig:
     hosts: frozenset[str] | None = field(init=False)
 
     def __post_init__(self) -> None:
-        origins = tuple(o.rstrip("/").lower() for o in self.allowed_origins)
+        origins = tuple(origin_of(o) for o in self.allowed_origins)
         object.__setattr__(self, "allowed_origins", origins)
         extra = {urlsplit(o).netloc for o in origins}
         if self.host.lower() in WILDCARD_HOSTS:
@@ -138,7 +164,7 @@ class Guard:
         """The refusal (or token redirect) for a request, or None to let it through."""
         headers = Headers(scope=scope)
         host = headers.get("host", "").lower()
-        if self.config.hosts is not None and host not in self.config.hosts:
+        if self.config.hosts is not None and (not host or host not in self.config.hosts):
             return self.refuse(403, f"Host {host!r} is not this server's address")
         origin = headers.get("origin")
         if origin is not None and not self.same_origin(origin, host):

@@ -4,11 +4,15 @@ message never repeats the secret. And every configured secret is redacted where 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
+import random
+import string
 import uuid
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pandas as pd
 import pytest
@@ -186,3 +190,84 @@ def test_short_or_unrelated_environment_values_are_not_redacted(
     monkeypatch.setenv("PWD", "/home/lab")  # not a secret's name
     monkeypatch.setenv("SOME_TOKEN", "1")  # too short to be a secret
     assert secrets.redact_values("/home/lab 1") == "/home/lab 1"
+
+
+# -- data keeps what is not a key; messages and logs lose every configured secret -------------
+
+REPLY = "The default superuser is postgres; never use password1."
+
+
+def test_words_in_secret_named_variables_leave_outputs_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("POSTGRES_PASSWORD", "postgres")  # docker-compose's default
+    monkeypatch.setenv("APP_SECRET_KEY", "password1")
+    assert Completion(text=REPLY).text == REPLY
+    frame = pd.DataFrame({"output": [REPLY]})
+    assert secrets.redact_frame(frame) is frame
+    cache = ResponseCache(tmp_path / "cache")
+    cache.put("0" * 64, {"output": REPLY, "model": "m"})
+    cache.close()
+    assert cache.load({"0" * 64})["0" * 64]["output"] == REPLY
+    assert secrets.redact_values(REPLY) == REPLY
+    # an error message or a log line still loses them
+    assert secrets.redact(REPLY) == "The default superuser is ***; never use ***."
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("llmlab.test").info("connecting with %s", "password1")
+    assert "password1" not in caplog.text and "connecting with ***" in caplog.text
+
+
+def test_keys_echoed_in_outputs_are_still_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    alphabet = string.ascii_letters + string.digits
+    openai = "sk-" + "".join(random.choices(alphabet, k=40))
+    token = random_part(32)  # hex, no known shape: a long random run
+    configured = "opensesame"  # any shape, because api_key_env names it
+    monkeypatch.setenv("OPENAI_API_KEY", openai)
+    monkeypatch.setenv("HF_TOKEN", token)
+    monkeypatch.setenv("LLMLAB_TEST_WORD_CREDS", configured)
+    secrets.watch_env("LLMLAB_TEST_WORD_CREDS")
+    for secret in (openai, token, configured):
+        assert Completion(text=f"echo: {secret}.").text == "echo: ***."
+        frame = secrets.redact_frame(pd.DataFrame({"output": [f"echo: {secret}."]}))
+        assert frame["output"].tolist() == ["echo: ***."]
+
+
+KEY = f"Ab+/{random_part(24)}/c+=="  # a key with characters that URLs and base64 change
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        quote(KEY, safe=""),
+        quote(KEY),
+        quote_plus(KEY),
+        base64.b64encode(KEY.encode()).decode(),
+        base64.urlsafe_b64encode(KEY.encode()).decode(),
+        base64.b64encode(f":{KEY}".encode()).decode(),
+    ],
+    ids=["quote", "quote-keeping-slash", "quote_plus", "base64", "urlsafe-base64", "base64-colon"],
+)
+def test_a_key_url_encoded_or_in_base64_is_masked(
+    monkeypatch: pytest.MonkeyPatch, spelled: str
+) -> None:
+    monkeypatch.setenv("LLMLAB_TEST_ENCODED_CREDS", KEY)
+    secrets.watch_env("LLMLAB_TEST_ENCODED_CREDS")
+    assert spelled != KEY
+    message = f"POST https://api.example.com/v1?key={spelled} failed: 401"
+    assert secrets.redact(message) == "POST https://api.example.com/v1?key=*** failed: 401"
+    assert Completion(text=f"echo {spelled}").text == "echo ***"
+
+
+@pytest.mark.parametrize("user", ["u", "bob", "apikey", "account-42"])
+def test_a_key_in_basic_auth_after_any_user_is_masked(
+    monkeypatch: pytest.MonkeyPatch, user: str
+) -> None:
+    monkeypatch.setenv("LLMLAB_TEST_ENCODED_CREDS", KEY)
+    secrets.watch_env("LLMLAB_TEST_ENCODED_CREDS")
+    encoded = base64.b64encode(f"{user}:{KEY}".encode()).decode()
+    redacted = secrets.redact(f"Authorization: Basic {encoded}")
+    # what is left: at most the characters that encode the user, ':' and 2 bytes of the key
+    kept = -(-(len(user) + 1) // 3) * 4
+    left = redacted.removeprefix("Authorization: Basic ").removesuffix("***")
+    assert redacted == f"Authorization: Basic {left}***" and encoded.startswith(left)
+    assert len(left) <= kept

@@ -179,3 +179,46 @@ def test_binding_beyond_this_machine_needs_the_token_and_reverse_proxies_are_nam
     headers = {"origin": "https://evals.example.com"}
     assert proxied.post("/graphql", json={"query": "{ a }"}, headers=headers).status_code == 200
     assert proxied.get("/", headers={"host": "other.example.com"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("origin", "why"),
+    [
+        ("evals.example.com", "no http:// or https:// scheme"),
+        ("evals.example.com:443", "no http:// or https:// scheme"),
+        ("ftp://evals.example.com", "no http:// or https:// scheme"),
+        ("https://", "no host"),
+        ("https://:443", "no host"),
+        ("https://evals.example.com:99999", "out of range"),
+        ("https://user:pw@evals.example.com", "more than scheme://host[:port]"),
+        ("https://evals.example.com/dagster", "more than scheme://host[:port]"),
+    ],
+)
+def test_an_allowed_origin_that_is_not_scheme_and_host_is_refused_at_startup(
+    origin: str, why: str
+) -> None:
+    with pytest.raises(ValueError, match="allowed origin") as info:
+        GuardConfig("127.0.0.1", 3000, allowed_origins=(origin,))
+    assert repr(origin) in str(info.value) and why in str(info.value)
+    assert "https://evals.example.com" in str(info.value)  # how to write it
+
+
+def test_allowed_origins_are_kept_as_browsers_send_them() -> None:
+    config = GuardConfig(
+        "127.0.0.1", 3000, allowed_origins=("HTTPS://Evals.Example.com/", "http://[::1]:8080")
+    )
+    assert config.allowed_origins == ("https://evals.example.com", "http://[::1]:8080")
+    assert config.hosts is not None and "" not in config.hosts
+
+
+def test_a_request_without_a_host_header_is_refused() -> None:
+    refused: list[str] = []
+    guard = Guard(
+        Recorder().app(),
+        GuardConfig("127.0.0.1", 3000, allowed_origins=("https://evals.example.com",)),
+        on_refuse=refused.append,
+    )
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+    response = guard.check(scope)
+    assert response is not None and response.status_code == 403
+    assert refused == ["refused (403): Host '' is not this server's address"]

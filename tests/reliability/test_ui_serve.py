@@ -167,3 +167,15 @@ def test_binding_beyond_this_machine_without_a_token_is_refused(
     tokens = [getattr(c, "token", None) for c in served]
     assert tokens == ["t0k", "from-env", "from-env"]
     assert getattr(served[1], "allowed_origins", None) == ("https://evals.example.com",)
+
+
+def test_an_allowed_origin_without_a_scheme_stops_llmlab_ui_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served: list[object] = []
+    serve = lambda config, **_: served.append(config) or 0  # noqa: E731
+    monkeypatch.setattr("llmlab_pipelines.web.serve_dagster_ui", serve)
+    assert cli.main(["ui", "--allow-origin", "evals.example.com"]) == 2
+    err = capsys.readouterr().err
+    assert "--allow-origin" in err and "'evals.example.com'" in err and "https://" in err
+    assert served == []
