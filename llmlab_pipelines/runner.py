@@ -19,6 +19,7 @@ from .partitions import candidate_partitions, dataset_partitions, generation_key
 from .resources import ArtifactStore, LabResource, LLMResource
 from .secrets import redact
 from .settings import get_settings
+from .tags import run_tags
 
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
@@ -94,19 +95,6 @@ def register_partitions(instance: dg.DagsterInstance, lab: Lab) -> None:
             except Exception:  # another process added some of them first
                 if attempt == 2:
                     raise
-
-
-def run_tags(lab: Lab, model_name: str) -> dict[str, str]:
-    """Tags of a generations run: the provider, for the run queue's per-provider limits."""
-    return {
-        "llmlab/provider": provider_of(lab.models[model_name].model),
-        "llmlab/model": model_name,
-    }
-
-
-def provider_of(model: str) -> str:
-    """``openai/gpt-4o-mini`` -> ``openai``; a bare model name -> ``openai`` (litellm's default)."""
-    return model.split("/", 1)[0] if "/" in model else "openai"
 
 
 def per_experiment(

@@ -7,7 +7,6 @@ from functools import cached_property
 
 import pandas as pd
 
-from ..gitwatch import commit_of
 from ..lab import ExperimentConfig, Lab
 from ..report import (
     detectable_effect,
@@ -22,6 +21,7 @@ from ..report import (
     plot_leaderboard,
 )
 from ..resources import CandidateRun, MLflowTracking
+from ..vcs import commit_of
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..metrics import METRICS, Metric, load_user_metrics
 from ..secrets import redact
+from ..vcs import head_sha
 from ._candidates import (
     Candidate,
     expand_candidates,
@@ -194,17 +194,7 @@ class Lab:
 
     def git_sha(self) -> str | None:
         """The commit the lab is at, when it lives in a git repository."""
-        try:
-            out = subprocess.run(
-                ["git", "-C", str(self.root), "rev-parse", "HEAD"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip() or None if out.returncode == 0 else None
+        return head_sha(self.root)
 
 
 def _max_limit(a: int | None, b: int | None) -> int | None:

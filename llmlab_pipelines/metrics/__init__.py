@@ -9,11 +9,10 @@ import importlib.util
 import inspect
 import queue
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..issues import LabError, shorten
 from ._builtin import (
     contains,
     exact_match,
@@ -26,9 +25,8 @@ from ._builtin import (
     regex_match,
     token_f1,
 )
+from ._registry import METRICS, Metric, MetricFn
 from ._score import MetricError, score_frame
-
-MetricFn = Callable[[str, Any, dict[str, Any]], float]
 
 #: Seconds a lab's own metric may take on one item (``name.timeout_s = ...`` changes it).
 USER_METRIC_SECONDS = 30.0
@@ -36,46 +34,6 @@ USER_METRIC_SECONDS = 30.0
 
 class MetricTimeout(RuntimeError):
     """A lab metric that gave no result in its time limit."""
-
-
-def _unused(output: str, expected: Any, record: dict[str, Any]) -> float:
-    raise AssertionError("read from the generations table")
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A named metric.
-
-    Args:
-        name: Its name in experiment files.
-        fn: ``fn(output, expected, record) -> float``.
-        binary: True when the metric only takes 0 or 1 (the statistics pick their test by it).
-        needs_expected: True when items without ``expected`` can't be scored.
-        source: Read this generations column instead of calling ``fn`` (latency, cost).
-    """
-
-    name: str
-    fn: MetricFn
-    binary: bool = True
-    needs_expected: bool = True
-    source: str | None = None
-
-
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        Metric("exact_match", exact_match),
-        Metric("numeric_match", numeric_match),
-        Metric("contains", contains),
-        Metric("token_f1", token_f1, binary=False),
-        Metric("regex_match", regex_match, needs_expected=False),
-        Metric("json_valid", json_valid, needs_expected=False),
-        Metric("json_schema_match", json_schema_match, needs_expected=False),
-        Metric("length", length_chars, binary=False, needs_expected=False),
-        Metric("latency_s", _unused, binary=False, needs_expected=False, source="latency_s"),
-        Metric("cost_usd", _unused, binary=False, needs_expected=False, source="cost_usd"),
-    )
-}
 
 
 def load_user_metrics(folder: Path) -> dict[str, Metric]:
@@ -88,8 +46,6 @@ def load_user_metrics(folder: Path) -> dict[str, Metric]:
     Raises:
         LabError: naming the file (and line) that fails to import, or a name clash.
     """
-    from ..lab._errors import LabError, shorten
-
     found: dict[str, Metric] = {}
     for entry in importlib.metadata.entry_points(group="llmlab.metrics"):
         fn = entry.load()

@@ -27,7 +27,7 @@ def score_frame(
         MetricError: when a metric raises, or returns a value the statistics cannot use (inf,
             NaN, or outside [0, 1] for a binary metric), naming the metric and the item.
     """
-    from . import METRICS
+    from ._registry import METRICS
 
     registry = METRICS if registry is None else registry
     by_id = {r["id"]: r for r in records}

@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from ..gitwatch import Commit, GitError, git, head, repo_root
 from ..settings import get_settings
+from ..vcs import Commit, GitError, git, head, repo_root
 
 
 class LabRepository(dg.ConfigurableResource):

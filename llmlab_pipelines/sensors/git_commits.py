@@ -6,11 +6,12 @@ import json
 
 import dagster as dg
 
-from ..gitwatch import GitError, Snapshot, affected, changed_datasets, changed_paths, snapshot_at
+from ..gitwatch import Snapshot, affected, changed_datasets, snapshot_at
 from ..jobs import eval_datasets_job, generations_job
 from ..lab import LabError
 from ..partitions import candidate_partitions, dataset_partitions, generation_key
 from ..resources.git import LabRepository
+from ..vcs import GitError, changed_paths
 
 
 def _cursor(raw: str | None) -> dict[str, str]:

@@ -1,0 +1,182 @@
+"""The package's layers stay one-way: no import cycle, and no Dagster in the pure packages.
+
+Imports are read from the source with ``ast`` (nothing is imported), at every level: a
+function-level import still ties two modules together. ``from .x import y`` imports module
+``x`` (and ``x.y`` when that is a module); importing ``a.b.c`` also runs the ``__init__`` of
+``a`` and ``a.b``, so those count too, except the importer's own enclosing packages, which
+Python has already started before the importer runs (``from . import NAME`` still counts: it
+reads the package's ``__init__``).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = "llmlab_pipelines"
+ROOT = Path(__file__).resolve().parents[1] / PACKAGE
+
+#: Pure Python: the lab format, engine, statistics, ... They run without Dagster.
+PURE = (
+    "lab",
+    "engine",
+    "stats",
+    "metrics",
+    "judges",
+    "adaptive",
+    "optimize",
+    "report",
+    "secrets",
+    "vcs",
+    "tags",
+    "issues",
+)
+
+#: Known violations, to be removed, not added to.
+KNOWN_DAGSTER = {
+    # redact_metadata() redacts Dagster metadata values; imported inside that function only
+    f"{PACKAGE}.secrets",
+}
+
+
+def _modules(root: Path = ROOT) -> dict[str, tuple[Path, bool]]:
+    """``dotted name -> (file, is a package)`` for every module of the package at ``root``."""
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+    return out
+
+
+def _ancestors(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _imports(name: str, path: Path, is_package: bool, known: set[str]) -> set[str]:
+    """Every module ``name`` imports (inside the package or not)."""
+    package = name if is_package else name.rpartition(".")[0]
+    enclosing = set(_ancestors(name))  # already running when ``name`` runs
+    named: set[str] = set()  # what the import statements name
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            named.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                source = node.module or ""
+            submodules = {f"{source}.{a.name}" for a in node.names} & known
+            named |= submodules
+            # `from . import sub` names a submodule only; `from . import NAME` reads the
+            # package's own namespace, and `from .x import y` runs x
+            if source not in enclosing or len(submodules) < len(node.names):
+                named.add(source)
+    # the packages above each named module run first, except those enclosing the importer
+    above = {a for target in named for a in _ancestors(target)} - enclosing
+    return (named | above) - {name}
+
+
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """``module -> modules of the package it imports``."""
+    modules = _modules(root)
+    known = set(modules)
+    return {
+        name: _imports(name, path, is_package, known) & known
+        for name, (path, is_package) in modules.items()
+    }
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as ``[a, b, ..., a]``, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def _is_pure(name: str) -> bool:
+    rest = name.removeprefix(f"{PACKAGE}.")
+    return rest.split(".")[0] in PURE
+
+
+def _imports_dagster(name: str) -> bool:
+    path, is_package = _modules()[name]
+    return any(
+        t.split(".")[0] == "dagster" or t.startswith("dagster_")
+        for t in _imports(name, path, is_package, set())
+    )
+
+
+def test_the_cycle_finder_finds_a_cycle_and_only_a_cycle() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_the_graph_reads_relative_function_level_and_package_imports(tmp_path: Path) -> None:
+    files = {
+        "p/__init__.py": "from .a import run\n",
+        "p/a.py": "from . import b\nfrom .sub import thing\n\ndef run():\n    from .c import x\n",
+        "p/b.py": "import os\n",
+        "p/c.py": "from . import NAME\n",
+        "p/sub/__init__.py": "from ._m import thing\n",
+        "p/sub/_m.py": "from .._d import y\nfrom ..sub import _n\n",
+        "p/sub/_n.py": "",
+        "p/_d.py": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    graph = import_graph(tmp_path / "p")
+    assert graph == {
+        "p": {"p.a"},
+        "p.a": {"p.b", "p.sub", "p.c"},  # `from . import b` is not an import of p itself
+        "p.b": set(),
+        "p.c": {"p"},  # `from . import NAME` reads its package's __init__
+        "p.sub": {"p.sub._m"},
+        "p.sub._m": {"p._d", "p.sub._n"},
+        "p.sub._n": set(),
+        "p._d": set(),
+    }
+    assert find_cycle(graph) == ["p", "p.a", "p.c", "p"]
+    (tmp_path / "p/c.py").write_text("")
+    assert find_cycle(import_graph(tmp_path / "p")) is None
+    (tmp_path / "p/_d.py").write_text("def f():\n    from .sub._n import z\n")
+    assert find_cycle(import_graph(tmp_path / "p")) == ["p.sub", "p.sub._m", "p._d", "p.sub"]
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_pure_packages_never_import_dagster() -> None:
+    graph = import_graph()
+    direct = {name for name in graph if _is_pure(name) and _imports_dagster(name)}
+    assert direct - KNOWN_DAGSTER == set(), f"pure modules importing dagster: {sorted(direct)}"
+    # nor through another module of the package
+    tainted = {name for name in graph if _imports_dagster(name)} - KNOWN_DAGSTER
+    for name in sorted(n for n in graph if _is_pure(n)):
+        seen, todo = set(), [name]
+        while todo:
+            for nxt in graph[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        assert not seen & tainted, f"{name} reaches dagster through {sorted(seen & tainted)}"
