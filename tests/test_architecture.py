@@ -174,7 +174,8 @@ def test_pure_packages_never_import_dagster() -> None:
     # nor through another module of the package
     tainted = {name for name in graph if _imports_dagster(name)} - KNOWN_DAGSTER
     for name in sorted(n for n in graph if _is_pure(n)):
-        seen, todo = set(), [name]
+        seen: set[str] = set()
+        todo = [name]
         while todo:
             for nxt in graph[todo.pop()] - seen:
                 seen.add(nxt)
