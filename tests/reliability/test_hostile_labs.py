@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 import pytest
+import yaml
 
 from llmlab_pipelines.lab import LabError, TemplateRenderError, load_lab
 from llmlab_pipelines.metrics import score_frame
@@ -196,6 +197,43 @@ def test_non_utf8_yaml_is_refused(tmp_path: Path) -> None:
     root = make_lab(tmp_path)
     (root / "experiments" / "e.yaml").write_bytes(b"dataset: d\xff\n")
     assert "lab/experiments/e.yaml: not UTF-8" in refusal(root)
+
+
+MODEL_WITH = "m:\n  model: openai/m\n  api_key_env: M_KEY\n  temperature: {}\n"
+
+
+def test_a_base_60_number_bomb_is_read_as_text_at_once(tmp_path: Path) -> None:
+    bomb = "1" + ":59" * 330_000  # one YAML 1.1 sexagesimal int of ~1 MB: 27 s of CPU to build
+    root = make_lab(tmp_path, **{"models.yaml": MODEL_WITH.format(bomb)})
+    result = load_in_child(root, timeout=20)
+    assert result["outcome"] == "refused"
+    assert "lab/models.yaml:4" in result["error"] and "temperature" in result["error"], result
+    assert len(result["error"]) < 3_000
+    assert result["seconds"] < 2
+
+
+def test_a_5000_digit_number_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    root = make_lab(tmp_path, **{"models.yaml": MODEL_WITH.format("9" * 5000)})
+    text = refusal(root)
+    assert "lab/models.yaml:4: cannot read the value 9999" in text and "5,000 chars" in text, text
+
+
+def test_yaml_numbers_read_as_before_except_base_60(tmp_path: Path) -> None:
+    from llmlab_pipelines.lab._yaml import load_yaml
+
+    values = {
+        "a": "1", "b": "-0x1F", "c": "010", "d": "0b101", "e": "1_000", "f": "1.5", "g": "1e3",
+        "h": "1.0e+3", "i": "-.inf", "j": "+12", "k": "true", "l": "no", "m": "2024-01-02",
+        "n": "null", "o": "-.5", "p": "'7'", "q": "2001-12-14t21:59:43.10-05:00",
+        "sexagesimal_int": "1:30", "sexagesimal_float": "190:20:30.15",
+    }  # fmt: skip
+    text = "".join(f"{key}: {value}\n" for key, value in values.items())
+    (tmp_path / "n.yaml").write_text(text)
+    data, _ = load_yaml(tmp_path / "n.yaml", "n.yaml")
+    expected = yaml.safe_load(text)
+    expected.update(sexagesimal_int="1:30", sexagesimal_float="190:20:30.15")
+    assert data == expected
+    assert [type(v) for v in data.values()] == [type(v) for v in expected.values()]
 
 
 # --- 6. templates that render for minutes or make a gigabyte -------------------------------
