@@ -2,17 +2,20 @@
 
 A lab's YAML is read with bounds, so that a small hostile file cannot exhaust memory or the
 stack: its size, its nesting depth and the number of nodes it holds once every alias is
-expanded (the "billion laughs" attack: nine anchors of nine aliases are 9**9 nodes).
+expanded (the "billion laughs" attack: nine anchors of nine aliases are 9**9 nodes). Numbers are
+read as PyYAML's YAML 1.1 safe schema reads them, except the base-60 forms (``1:30`` is the text
+"1:30", not 5400): one such scalar of a megabyte took half a minute of CPU to build.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ._errors import LabError
+from ._errors import LabError, shorten
 
 KeyPath = tuple[str | int, ...]
 
@@ -30,8 +33,37 @@ class _Refused(Exception):
         self.line = line
 
 
+# PyYAML's int and float patterns (resolver.py) without their base-60 alternatives
+_INT = re.compile(
+    r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+)$""",
+    re.X,
+)
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_NUMBERS = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT}
+
+
+def _without_base_60(resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]]) -> dict[Any, Any]:
+    """SafeLoader's implicit resolvers, its int and float patterns replaced by the above."""
+    return {
+        first: [(tag, _NUMBERS.get(tag, rx)) for tag, rx in pairs]
+        for first, pairs in resolvers.items()
+    }
+
+
 class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that counts nodes (aliases at their expanded size) and nesting depth."""
+    """SafeLoader that counts nodes (aliases at their expanded size) and nesting depth, and does
+    not read base-60 numbers (see the module's docstring)."""
+
+    yaml_implicit_resolvers = _without_base_60(yaml.SafeLoader.yaml_implicit_resolvers)
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
@@ -63,6 +95,16 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
             if anchor is not None:
                 self._open.discard(anchor)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # int('9' * 5000): Python's digit limit
+            reason = str(exc).split(";")[0]  # not "use sys.set_int_max_str_digits() ..."
+            raise _Refused(
+                f"cannot read the value {shorten(str(node.value), 40)}: {reason}",
+                node.start_mark.line + 1,
+            ) from None
 
     def _check_depth(self, depth: int, line: int) -> None:
         if depth > MAX_YAML_DEPTH:

@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
 import pytest
+import yaml
 
 from llmlab_pipelines.lab import LabError, TemplateRenderError, load_lab
 from llmlab_pipelines.metrics import score_frame
@@ -197,6 +199,43 @@ def test_non_utf8_yaml_is_refused(tmp_path: Path) -> None:
     assert "lab/experiments/e.yaml: not UTF-8" in refusal(root)
 
 
+MODEL_WITH = "m:\n  model: openai/m\n  api_key_env: M_KEY\n  temperature: {}\n"
+
+
+def test_a_base_60_number_bomb_is_read_as_text_at_once(tmp_path: Path) -> None:
+    bomb = "1" + ":59" * 330_000  # one YAML 1.1 sexagesimal int of ~1 MB: 27 s of CPU to build
+    root = make_lab(tmp_path, **{"models.yaml": MODEL_WITH.format(bomb)})
+    result = load_in_child(root, timeout=20)
+    assert result["outcome"] == "refused"
+    assert "lab/models.yaml:4" in result["error"] and "temperature" in result["error"], result
+    assert len(result["error"]) < 3_000
+    assert result["seconds"] < 2
+
+
+def test_a_5000_digit_number_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    root = make_lab(tmp_path, **{"models.yaml": MODEL_WITH.format("9" * 5000)})
+    text = refusal(root)
+    assert "lab/models.yaml:4: cannot read the value 9999" in text and "5,000 chars" in text, text
+
+
+def test_yaml_numbers_read_as_before_except_base_60(tmp_path: Path) -> None:
+    from llmlab_pipelines.lab._yaml import load_yaml
+
+    values = {
+        "a": "1", "b": "-0x1F", "c": "010", "d": "0b101", "e": "1_000", "f": "1.5", "g": "1e3",
+        "h": "1.0e+3", "i": "-.inf", "j": "+12", "k": "true", "l": "no", "m": "2024-01-02",
+        "n": "null", "o": "-.5", "p": "'7'", "q": "2001-12-14t21:59:43.10-05:00",
+        "sexagesimal_int": "1:30", "sexagesimal_float": "190:20:30.15",
+    }  # fmt: skip
+    text = "".join(f"{key}: {value}\n" for key, value in values.items())
+    (tmp_path / "n.yaml").write_text(text)
+    data, _ = load_yaml(tmp_path / "n.yaml", "n.yaml")
+    expected = yaml.safe_load(text)
+    expected.update(sexagesimal_int="1:30", sexagesimal_float="190:20:30.15")
+    assert data == expected
+    assert [type(v) for v in data.values()] == [type(v) for v in expected.values()]
+
+
 # --- 6. templates that render for minutes or make a gigabyte -------------------------------
 
 HOSTILE_TEMPLATES = {
@@ -244,6 +283,111 @@ def test_ordinary_templates_render_as_before(tmp_path: Path) -> None:
     root = make_lab(tmp_path, **{"prompts/p.jinja": text})
     out = load_lab(root).prompts["p"].render({"id": "a", "question": "q", "choices": ["a", "b"]})
     assert out == "1. A\n2. B\n    q ab  | ababab 1024 0,1,2 True"
+
+
+# --- 6b. templates that allocate a gigabyte in one step the caps did not see ----------------
+
+RENDER_CHILD = """
+import json, resource, sys, time
+from llmlab_pipelines.lab import LabError, load_lab
+prompt = load_lab(sys.argv[1]).prompts["p"]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter()
+try:
+    prompt.render({"id": "i7", "question": "q"}, item_id="i7")
+    out = {"outcome": "ok"}
+except LabError as exc:
+    out = {"outcome": "refused", "error": str(exc)[:500]}
+out["seconds"] = time.perf_counter() - t
+out["grown_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+print(json.dumps(out))
+"""
+
+
+def render_in_child(root: Path, *, memory_gib: float = 1.5, timeout: float = 120) -> dict[str, Any]:
+    """Render prompt ``p`` for one item in a fresh process capped at ``memory_gib`` of address
+    space; its outcome, seconds and peak RSS grown during the render (MiB)."""
+
+    def cap() -> None:
+        limit = int(memory_gib * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    proc = subprocess.run(
+        [sys.executable, "-c", RENDER_CHILD, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=cap,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, f"the render crashed:\n{proc.stderr[-3000:]}"
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+S10M = "{% set s = 'x' * 10000000 %}"
+ONE_STEP_TEMPLATES = {
+    "ljust": "{{ 'x'.ljust(1500000000)[:1] }}{{ question }}",
+    "rjust": "{{ 'x'.rjust(400000000)[:1] }}{{ question }}",
+    "center": "{{ 'x'.center(400000000)[:1] }}{{ question }}",
+    "zfill": "{{ '1'.zfill(400000000)[:1] }}{{ question }}",
+    "expandtabs": "{{ ('\\t' * 1000000).expandtabs(400)[:1] }}{{ question }}",
+    "str-replace": "{{ ('x' * 10000000).replace('x', 'x' * 40)[:1] }}{{ question }}",
+    "str-join": S10M + "{{ ''.join([s] * 40)[:1] }}{{ question }}",
+    "str-join-generator": S10M + "{{ ''.join(([s] * 40)|map('lower'))[:1] }}{{ question }}",
+    "tilde-doubling": "{% set ns = namespace(s='x') %}{% for i in range(40) %}"
+    "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s[:1] }}{{ question }}",
+    "plus-doubling": "{% set ns = namespace(s='x') %}{% for i in range(40) %}"
+    "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s[:1] }}{{ question }}",
+    "tilde-list": S10M + "{{ ('' ~ [s] * 40)[:1] }}{{ question }}",
+    "format-fields": S10M + "{{ ('{0}' * 40).format(s)[:1] }}{{ question }}",
+    "percent-fields": S10M + "{{ ('%s' * 40 % ((s,) * 40))[:1] }}{{ question }}",
+    "output-list": S10M + "{{ [s] * 40 }}{{ question }}",
+    "many-just-under": "{% set s = 'x' * 5000000 %}{% set ns = namespace(l=[]) %}"
+    "{% for i in range(400) %}{% set ns.l = ns.l + [s ~ i] %}{% endfor %}{{ question }}",
+    "join-filter": S10M + "{{ ([s] * 40)|join|length }}{{ question }}",
+    "escape-filter": "{{ ('<' * 9000000 ~ '\\U0001F600')|escape|length }}{{ question }}",
+    "urlencode-filter": "{{ ('\u20ac' * 9000000)|urlencode|length }}{{ question }}",
+    "indent-filter": "{{ ('x\\n' * 4500000)|indent(1000)|length }}{{ question }}",
+}
+
+
+@pytest.mark.parametrize("name", list(ONE_STEP_TEMPLATES))
+def test_a_template_allocating_in_one_step_is_refused_before_it_allocates(
+    tmp_path: Path, name: str
+) -> None:
+    root = make_lab(tmp_path, **{"prompts/p.jinja": ONE_STEP_TEMPLATES[name]})
+    result = render_in_child(root)
+    print(f"\n{name}: {result}")
+    assert result["outcome"] == "refused", result
+    assert "lab/prompts/p.jinja" in result["error"] and "'i7'" in result["error"], result
+    assert "the limit is" in result["error"] and "MemoryError" not in result["error"], result
+    assert result["seconds"] < 5
+    assert result["grown_mib"] < 100, result
+
+
+def test_ordinary_string_operations_render_as_in_jinjas_own_sandbox(tmp_path: Path) -> None:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    text = (
+        "{{ 'a'.ljust(3) }}|{{ 'b'.rjust(3) }}|{{ 'c'.center(5) }}|{{ '7'.zfill(3) }}|"
+        "{{ 'a\\tb'.expandtabs(4) }}|{{ 'aba'.replace('a', 'xy') }}|"
+        "{{ 'aba'.replace('a', 'z', 1) }}|"
+        "{{ '-'.join(['a', question]) }}|{{ ','.join(item.choices|map('upper')) }}|"
+        "{{ question ~ 1 ~ [1, 'x'] ~ none }}|{{ 'a' + 'b' }}|{{ [1] + [2] }}|"
+        "{{ '%s-%s' % ('a', question) }}|{{ '%(k)s' % {'k': 'v'} }}|"
+        "{{ '{0}{0}{1!r}'.format('z', 'w') }}|"
+        "{{ 'é<&>'|e }}|{{ 'a b/é'|urlencode }}|{{ 'a\\nb'|indent(2) }}|"
+        "{{ item.choices|join('/') }}|"
+        "{{ 'one two three'|wordwrap(4) }}|{{ item.choices }}|{{ {'a': 1} }}|{{ 3 }}"
+    )
+    root = make_lab(tmp_path, **{"prompts/p.jinja": text})
+    record = {"id": "a", "question": "q", "choices": ["a", "b"]}
+    out = load_lab(root).prompts["p"].render(record, item_id="a")
+    plain = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    assert out == plain.from_string(text).render({**record, "item": record})
 
 
 # --- 7. a lab metric that never returns ----------------------------------------------------
