@@ -50,7 +50,9 @@ class LLMResource(dg.ConfigurableResource):
         "off: neither. The cache is also the crash journal that makes re-runs resume.",
     )
     cache_path: str | None = Field(
-        default=None, description="Default: <LLMLAB_ARTIFACTS>/cache (a folder or s3:// URL)"
+        default=None,
+        description="Default: cache/ in the artifact store (LLMLAB_ARTIFACTS unless the artifacts "
+        "resource sets base_path); a folder or s3:// URL",
     )
     redis_url: str | None = Field(
         default=None,
