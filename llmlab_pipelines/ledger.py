@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from upath import UPath
 
-from .engine import Budget
+from ._atomic import write_atomic
+from .engine import Budget, Usage
 from .lab import Lab
-from .resources.artifacts import write_atomic
 
 LEDGER_COLUMNS = [
     "ts",
@@ -71,6 +71,23 @@ def spend_of(frame: pd.DataFrame, *, calls: int | None = None, **ids: str) -> Sp
         prompt_tokens=int(paid["prompt_tokens"].sum()) if len(paid) else 0,
         completion_tokens=int(paid["completion_tokens"].sum()) if len(paid) else 0,
         cost_usd=float(paid["cost_usd"].sum()) if len(paid) else 0.0,
+    )
+
+
+def spend_from(usage: Usage, **ids: str) -> Spend:
+    """What the calls tallied in ``usage`` cost, under the ids of the asset that made them.
+
+    Args:
+        usage: The engines' tally (every provider call, cached answers not counted).
+        ids: ``run_id``, ``asset``, ``partition``, ``model``, ``candidate``, ``dataset``,
+            ``experiments``.
+    """
+    return Spend(
+        **ids,  # type: ignore[arg-type]
+        calls=usage.calls,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=usage.cost_usd,
     )
 
 

@@ -7,15 +7,12 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from .. import ledger
 from ..adaptive import EVALUATION_COLUMNS, RoundLog, run_lab_experiment
 from ..lab import LabError
 from ..lab._quality import frame_records
-from ..ledger import budget_for
 from ..partitions import by_dataset, dataset_partitions
 from ..report import markdown_table, tables_by_candidate
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
-from ..resources.artifacts import artifact_root
 from ..resources.tracking import CandidateRun
 from ._progress import ProgressLogger
 
@@ -52,11 +49,9 @@ def adaptive_runs(
         context.log.info(f"dataset {dataset!r} has no `mode: adaptive` experiment")
     records = frame_records(eval_datasets)
     grid = tables_by_candidate(scores, set(the_lab.all_candidates())) if scores else {}
-    root = artifact_root(None, {})
     frames, metadata, sections = [], {}, []
     for name in names:
         config = the_lab.experiment(name)
-        budget = budget_for(the_lab, root, run_limit=llm.budget_usd, experiment=name)
 
         def on_round(r: RoundLog, name: str = name) -> None:
             context.log.info(
@@ -66,38 +61,33 @@ def adaptive_runs(
             )
 
         try:
-            run = run_lab_experiment(
+            with llm.paying(
+                context,
+                artifacts,
                 the_lab,
-                name,
-                records,
-                llm.engine(
-                    on_progress=ProgressLogger(context.log, name, bar=llm.progress_bar),
-                    budget=budget,
-                ),
-                judge_engine_for=lambda judge, budget=budget: llm.engine(
-                    on_progress=ProgressLogger(context.log, f"judge {judge}"), budget=budget
-                ),
-                grid_scores=grid,
-                on_round=on_round,
-                limit=lab.limit,
-            )
+                model=",".join(config.models),
+                candidate=",".join(c.label for c in the_lab.candidates(name)),
+                dataset=dataset,
+                experiments=name,
+                experiment=name,
+            ) as wallet:
+                run = run_lab_experiment(
+                    the_lab,
+                    name,
+                    records,
+                    wallet.engine(ProgressLogger(context.log, name, bar=llm.progress_bar)),
+                    judge_engine_for=lambda judge, wallet=wallet: wallet.engine(
+                        ProgressLogger(context.log, f"judge {judge}")
+                    ),
+                    grid_scores=grid,
+                    on_round=on_round,
+                    limit=lab.limit,
+                )
+                wallet.ids["candidate"] = ",".join(sorted(set(run.evaluations["candidate"])))
         except (LabError, ValueError) as exc:
             raise dg.Failure(description=f"adaptive experiment {name!r}: {exc}") from None
         frame = run.evaluations
         frames.append(frame)
-        ledger.record(
-            root,
-            ledger.spend_of(
-                frame,
-                run_id=context.run.run_id,
-                asset="adaptive_runs",
-                partition=dataset,
-                model=",".join(config.models),
-                candidate=",".join(sorted(set(frame["candidate"]))),
-                dataset=dataset,
-                experiments=name,
-            ),
-        )
         summary = run.outcome.summary()
         report = run.markdown() + "\n\n" + markdown_table(run.outcome.rounds_frame())
         artifacts.write(report, "reports", dataset, f"adaptive_{name}.md")

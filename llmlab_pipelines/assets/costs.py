@@ -12,7 +12,6 @@ import pandas as pd
 from .. import ledger
 from ..report import image_markdown, markdown_table
 from ..resources import ArtifactStore, LabResource, MLflowTracking
-from ..resources.artifacts import artifact_root
 from ..resources.tracking import CandidateRun
 
 
@@ -38,7 +37,7 @@ def costs(
 ) -> Iterator[object]:
     """Spend per day x model x candidate x dataset (tokens and USD), from the spend ledger."""
     the_lab = lab.load()
-    entries = ledger.read(artifact_root(None, {}))
+    entries = ledger.read(artifacts.path())
     keys = ["day", "model", "candidate", "dataset", "asset"]
     frame = (
         entries.groupby(keys, as_index=False)[

@@ -7,16 +7,13 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from .. import ledger
 from ..engine import build_requests
 from ..lab import LabError
 from ..lab._quality import frame_records
-from ..ledger import budget_for
 from ..locks import partition_lock
 from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
 from ..report import markdown_table
-from ..resources import LabResource, LLMResource
-from ..resources.artifacts import artifact_root
+from ..resources import ArtifactStore, LabResource, LLMResource
 from ..secrets import redact, redact_frame, redact_metadata
 from ._progress import ProgressLogger
 
@@ -42,6 +39,7 @@ def generations(
     eval_datasets: pd.DataFrame,
     lab: LabResource,
     llm: LLMResource,
+    artifacts: ArtifactStore,
 ) -> Iterator[object]:
     """Model outputs with tokens, latency, cost and any error, one row per item and repeat."""
     keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
@@ -52,39 +50,27 @@ def generations(
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None
     context.log.info(f"{plan.candidate.label} on {plan.dataset}: {len(requests)} calls")
-    root = artifact_root(None, {})
-    budget = budget_for(
+    with llm.paying(
+        context,
+        artifacts,
         the_lab,
-        root,
+        model=plan.candidate.model,
+        candidate=plan.candidate.label,
+        dataset=plan.dataset,
+        experiments=",".join(the_lab.experiments_for(plan.dataset)),
         candidate_key=keys[CANDIDATE],
-        dataset=keys[DATASET],
-        run_limit=llm.budget_usd,
-    )
-    if budget is not None:
-        context.log.info(f"budget: ${budget.limit_usd:.4f} ({budget.label})")
-    engine = llm.engine(
-        on_progress=ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar),
-        budget=budget,
-    )
-    with partition_lock(f"generations|{keys[CANDIDATE]}|{keys[DATASET]}", on_wait=context.log.info):
-        results = engine.run(requests)
+        partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
+    ) as wallet:
+        engine = wallet.engine(
+            ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar)
+        )
+        lock = f"generations|{keys[CANDIDATE]}|{keys[DATASET]}"
+        with partition_lock(lock, on_wait=context.log.info):
+            results = engine.run(requests)
+    budget = wallet.budget
     prompts = {(r.item_id, r.repeat): r.prompt for r in requests}
     frame = pd.DataFrame([{**r.row(), "prompt": prompts[(r.item_id, r.repeat)]} for r in results])
     frame = redact_frame(frame)  # rows read from a cache written before a key was known, too
-    ledger.record(
-        root,
-        ledger.spend_of(
-            frame,
-            calls=int(frame.loc[~frame["cached"], "attempts"].sum()) if len(frame) else 0,
-            run_id=context.run.run_id,
-            asset="generations",
-            partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
-            model=plan.candidate.model,
-            candidate=plan.candidate.label,
-            dataset=plan.dataset,
-            experiments=",".join(the_lab.experiments_for(plan.dataset)),
-        ),
-    )
     error_rate = float(frame["error"].notna().mean()) if len(frame) else 0.0
     metadata = _metadata(frame, plan.candidate.label, error_rate)
     stopped = frame[frame["error_type"] == "budget"] if len(frame) else frame

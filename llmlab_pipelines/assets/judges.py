@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from .. import ledger
 from ..judges import (
     JUDGE_COLUMNS,
     agreement_table,
@@ -17,12 +16,10 @@ from ..judges import (
 )
 from ..lab import LabError
 from ..lab._quality import frame_records
-from ..ledger import budget_for
 from ..locks import partition_lock
 from ..partitions import CANDIDATE, DATASET, by_dataset, dataset_partitions, generation_partitions
 from ..report import markdown_table, tables_by_candidate
-from ..resources import LabResource, LLMResource, MLflowTracking
-from ..resources.artifacts import artifact_root
+from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
 from ..secrets import redact_frame, redact_metadata
 from ._automation import ANALYSIS_CONDITION
@@ -51,49 +48,37 @@ def judge_scores(
     eval_datasets: pd.DataFrame,
     lab: LabResource,
     llm: LLMResource,
+    artifacts: ArtifactStore,
 ) -> Iterator[object]:
     """Every rubric judge's verdict per output and dimension: raw score, score in [0, 1], the
     judge's reason, any failure, and the judge's tokens and cost."""
     keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
     the_lab = lab.load()
     names = the_lab.rubric_judges_for(keys[CANDIDATE], keys[DATASET])
-    root = artifact_root(None, {})
-    budget = budget_for(
-        the_lab,
-        root,
-        candidate_key=keys[CANDIDATE],
-        dataset=keys[DATASET],
-        run_limit=llm.budget_usd,
-    )
     try:
-        with partition_lock(f"judges|{keys[CANDIDATE]}|{keys[DATASET]}", on_wait=context.log.info):
+        with (
+            llm.paying(
+                context,
+                artifacts,
+                the_lab,
+                model=",".join(sorted({str(the_lab.judges[n].model) for n in names})),
+                candidate=keys[CANDIDATE],
+                dataset=keys[DATASET],
+                experiments=",".join(the_lab.experiments_for(keys[DATASET])),
+                candidate_key=keys[CANDIDATE],
+                partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
+            ) as wallet,
+            partition_lock(f"judges|{keys[CANDIDATE]}|{keys[DATASET]}", on_wait=context.log.info),
+        ):
             frame = judge_outputs(
                 the_lab,
                 names,
                 generations,
                 frame_records(eval_datasets),
-                lambda name: llm.engine(
-                    on_progress=ProgressLogger(context.log, f"judge {name}"), budget=budget
-                ),
+                lambda name: wallet.engine(ProgressLogger(context.log, f"judge {name}")),
             )
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None
-    ledger.record(
-        root,
-        ledger.spend_of(
-            frame,
-            calls=int(((~frame["cached"].astype(bool)) & (frame["prompt_tokens"] > 0)).sum())
-            if len(frame)
-            else 0,
-            run_id=context.run.run_id,
-            asset="judge_scores",
-            partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
-            model=",".join(sorted({str(the_lab.judges[n].model) for n in names})),
-            candidate=keys[CANDIDATE],
-            dataset=keys[DATASET],
-            experiments=",".join(the_lab.experiments_for(keys[DATASET])),
-        ),
-    )
     frame = redact_frame(frame)
     failures = frame[frame["failure"].notna()]
     yield dg.Output(
@@ -238,10 +223,9 @@ def judge_agreement(
         ),
         "eval_datasets": dg.AssetIn(),
     },
-    group_name="analysis",
+    group_name="evaluation",  # it calls judges: never started by the analysis' automation
     kinds={"litellm", "parquet"},
     io_manager_key="parquet_io_manager",
-    automation_condition=ANALYSIS_CONDITION,
 )
 def pairwise(
     context: dg.AssetExecutionContext,
@@ -249,13 +233,14 @@ def pairwise(
     eval_datasets: pd.DataFrame,
     lab: LabResource,
     llm: LLMResource,
+    artifacts: ArtifactStore,
 ) -> dg.Output[pd.DataFrame]:
     """Pairwise judges: each candidate against its baseline, both orders, ties allowed."""
     the_lab = lab.load()
     dataset = context.partition_key
     tables = tables_by_candidate(scores, set(the_lab.all_candidates()))
     records = frame_records(eval_datasets)
-    frames = []
+    frames, stopped = [], []
     for experiment in the_lab.experiments_for(dataset):
         judges = [
             n for n in the_lab.experiment(experiment).judges if the_lab.judges[n].kind == "pairwise"
@@ -268,9 +253,24 @@ def pairwise(
         if the_lab.baseline(experiment).label not in outputs:
             context.log.warning(f"{experiment}: no baseline outputs yet; skipped")
             continue
-        for name in judges:
-            engine = llm.engine(on_progress=ProgressLogger(context.log, f"pairwise {name}"))
-            frames.append(pairwise_judgements(the_lab, name, experiment, outputs, records, engine))
+        with llm.paying(
+            context,
+            artifacts,
+            the_lab,
+            model=",".join(sorted({str(the_lab.judges[n].model) for n in judges})),
+            candidate=",".join(outputs),
+            dataset=dataset,
+            experiments=experiment,
+            experiment=experiment,
+        ) as wallet:
+            for name in judges:
+                engine = wallet.engine(ProgressLogger(context.log, f"pairwise {name}"))
+                frames.append(
+                    pairwise_judgements(the_lab, name, experiment, outputs, records, engine)
+                )
+        if wallet.stopped_by:
+            stopped.append(f"{experiment}: {wallet.stopped_by}")
+            context.log.warning(f"partial: {experiment}: {wallet.stopped_by}")
     table = redact_frame(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
     summary = pairwise_summary(table) if len(table) else pd.DataFrame()
     return dg.Output(
@@ -280,5 +280,7 @@ def pairwise(
             "summary": dg.MetadataValue.md(
                 markdown_table(summary) if len(summary) else "no pairwise judges"
             ),
+            "partial": bool(stopped),
+            **({"stopped_by": "; ".join(stopped)} if stopped else {}),
         },
     )

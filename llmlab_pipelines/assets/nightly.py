@@ -13,7 +13,7 @@ from ..engine import build_requests
 from ..lab import LabError
 from ..metrics import MetricError, score_frame
 from ..report import markdown_table
-from ..resources import LabResource, LLMResource
+from ..resources import ArtifactStore, LabResource, LLMResource
 from ..stats import StatsError
 from ..stats._compare import adjust
 from ..stats._paired import compare_pair
@@ -60,6 +60,7 @@ def nightly_scores(
     history: dict[str, pd.DataFrame],
     lab: LabResource,
     llm: LLMResource,
+    artifacts: ArtifactStore,
 ) -> Iterator[object]:
     """Every candidate of every ``nightly: true`` experiment, generated afresh and scored."""
     the_lab = lab.load()
@@ -68,7 +69,7 @@ def nightly_scores(
         raise dg.Failure(
             description="no experiment has `nightly: true`; add it to the benchmark experiments"
         )
-    frames = []
+    frames, stopped = [], []
     for name in names:
         config = the_lab.experiment(name)
         records = the_lab.datasets[config.dataset].records
@@ -78,8 +79,21 @@ def nightly_scores(
                 requests = build_requests(the_lab, plan, records, limit=lab.limit)
             except LabError as exc:
                 raise dg.Failure(description=str(exc)) from None
-            engine = llm.engine(on_progress=ProgressLogger(context.log, cand.label, bar=False))
-            results = engine.run(requests)
+            with llm.paying(
+                context,
+                artifacts,
+                the_lab,
+                model=cand.model,
+                candidate=cand.label,
+                dataset=config.dataset,
+                experiments=name,
+                experiment=name,
+            ) as wallet:
+                engine = wallet.engine(ProgressLogger(context.log, cand.label, bar=False))
+                results = engine.run(requests)
+            if wallet.stopped_by:
+                stopped.append(f"{name}/{cand.label}: {wallet.stopped_by}")
+                context.log.warning(f"partial: {name}/{cand.label}: {wallet.stopped_by}")
             generated = pd.DataFrame([r.row() for r in results])
             try:
                 scored = score_frame(generated, records, [config.metric])
@@ -105,6 +119,8 @@ def nightly_scores(
             "dagster/row_count": len(tonight),
             "cache": llm.cache,
             "cost_usd": float(tonight["cost_usd"].sum()),
+            "partial": bool(stopped),
+            **({"stopped_by": "; ".join(stopped)} if stopped else {}),
             "history": dg.MetadataValue.md(history_markdown(pd.concat([past, tonight]))),
             # one number per candidate: the UI plots each across partitions, night by night
             **{f"mean/{e}/{c}": float(v) for (e, c), v in means.items()},

@@ -11,15 +11,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from .. import ledger
 from ..lab import LabError
 from ..lab._quality import frame_records
-from ..ledger import budget_for
 from ..optimize import PROPOSAL_COLUMNS, RoundResult, optimize_experiment, write_winner
 from ..partitions import dataset_partitions
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
-from ..resources.artifacts import artifact_root
 from ..resources.tracking import CandidateRun
 from ._progress import ProgressLogger
 
@@ -55,13 +52,11 @@ def prompt_optimization(
     dataset = context.partition_key
     names = config.experiments or the_lab.experiments_for(dataset, mode="optimize")
     records = frame_records(eval_datasets)
-    root = artifact_root(None, {})
     frames, metadata, sections = [], {}, []
     for name in names:
         experiment = the_lab.experiment(name)
         if experiment.dataset != dataset:
             raise dg.Failure(description=f"experiment {name!r} is on {experiment.dataset!r}")
-        budget = budget_for(the_lab, root, run_limit=llm.budget_usd, experiment=name)
         checkpoint = ("optimize", name, "checkpoint.json")
 
         def load_state(path: tuple[str, ...] = checkpoint) -> dict[str, object] | None:
@@ -102,26 +97,34 @@ def prompt_optimization(
             )
 
         try:
-            run = optimize_experiment(
+            with llm.paying(
+                context,
+                artifacts,
                 the_lab,
-                name,
-                records,
-                llm.engine(
-                    on_progress=ProgressLogger(context.log, name, bar=llm.progress_bar),
-                    budget=budget,
-                ),
-                load_state=load_state,
-                save_state=save_state,
-                on_round=on_round,
-                on_restart=lambda why, name=name: context.log.warning(
-                    f"{name}: starting afresh, the checkpoint is not resumed: {why}"
-                ),
-                judge_engine_for=lambda judge, budget=budget: llm.engine(
-                    on_progress=ProgressLogger(context.log, f"judge {judge}"), budget=budget
-                ),
-                limit=lab.limit,
-                rounds_now=config.rounds_per_materialization or None,
-            )
+                model=",".join(experiment.models),
+                candidate=experiment.optimize.seed_prompt or experiment.prompts[0],
+                dataset=dataset,
+                experiments=name,
+                experiment=name,
+            ) as wallet:
+                run = optimize_experiment(
+                    the_lab,
+                    name,
+                    records,
+                    wallet.engine(ProgressLogger(context.log, name, bar=llm.progress_bar)),
+                    load_state=load_state,
+                    save_state=save_state,
+                    on_round=on_round,
+                    on_restart=lambda why, name=name: context.log.warning(
+                        f"{name}: starting afresh, the checkpoint is not resumed: {why}"
+                    ),
+                    judge_engine_for=lambda judge, wallet=wallet: wallet.engine(
+                        ProgressLogger(context.log, f"judge {judge}")
+                    ),
+                    limit=lab.limit,
+                    rounds_now=config.rounds_per_materialization or None,
+                )
+                wallet.ids["candidate"] = run.seed
         except (LabError, ValueError) as exc:
             raise dg.Failure(description=f"optimizing {name!r}: {exc}") from None
         if run.candidate_keys:  # every variant is a candidate the UI lists (known keys stay)
@@ -142,19 +145,6 @@ def prompt_optimization(
             buffer = io.BytesIO()
             evaluations.to_parquet(buffer, index=False)
             artifacts.write(buffer.getvalue(), "optimize", name, "evaluations.parquet")
-        ledger.record(
-            root,
-            ledger.spend_of(
-                evaluations,
-                run_id=context.run.run_id,
-                asset="prompt_optimization",
-                partition=dataset,
-                model=",".join(experiment.models),
-                candidate=run.seed,
-                dataset=dataset,
-                experiments=name,
-            ),
-        )
         report = run.markdown()
         artifacts.write(report, "reports", dataset, f"optimize_{name}.md")
         sections.append(report)

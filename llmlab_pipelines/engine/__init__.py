@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..secrets import read_secret, redact
-from ._budget import Budget, CircuitBreaker
+from ._budget import Budget, CircuitBreaker, Usage
 from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError, classify
 from ._estimate import Estimate, estimate_plan
@@ -33,6 +33,7 @@ __all__ = [
     "RedisWindowLimiter",
     "ResponseCache",
     "SlidingWindowLimiter",
+    "Usage",
     "build_requests",
     "classify",
     "estimate_plan",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -50,6 +51,29 @@ class Budget:
             f"${self.reserved_usd:.4f} in flight; this call (est. ${estimate:.4f}) was not made. "
             "Finished results are saved; raise the budget and re-run to continue."
         )
+
+
+@dataclass
+class Usage:
+    """What calls really cost, tallied where they are made (cached answers are free).
+
+    One tally may be shared by several engines (a generation engine and its judges' engines),
+    so that what they spent together is recorded once.
+    """
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, *, calls: int, prompt_tokens: int, completion_tokens: int, cost: float) -> None:
+        """Count one request's provider calls (every attempt) and what they cost."""
+        with self._lock:
+            self.calls += calls
+            self.prompt_tokens += prompt_tokens
+            self.completion_tokens += completion_tokens
+            self.cost_usd += cost
 
 
 @dataclass

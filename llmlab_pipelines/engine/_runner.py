@@ -15,7 +15,7 @@ from typing import Any
 
 from ..lab import ModelConfig
 from ..secrets import redact
-from ._budget import Budget, CircuitBreaker
+from ._budget import Budget, CircuitBreaker, Usage
 from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError
 from ._limits import AdaptiveGate, Limiter, RedisWindowLimiter, SlidingWindowLimiter
@@ -128,6 +128,8 @@ class Engine:
             the model has had no successful call for this long.
         max_output_chars: Longer replies are cut to this many characters, with a marker and
             ``output_truncated`` set.
+        usage: Where the calls this engine makes are tallied (shared with other engines to
+            count them together); default: the engine's own, ``engine.usage``.
     """
 
     def __init__(
@@ -144,6 +146,7 @@ class Engine:
         retry_after_cap: float | None = None,
         rate_limit_patience_s: float = 600.0,
         max_output_chars: int = 100_000,
+        usage: Usage | None = None,
     ) -> None:
         self.client = client if client is not None else LiteLLMClient()
         self.backoff_base = backoff_base
@@ -156,6 +159,7 @@ class Engine:
         self.cache_mode = cache_mode
         self.redis_url = redis_url
         self.budget = budget
+        self.usage = usage if usage is not None else Usage()
         self.lanes: dict[str, _ModelLane] = {}
         self._rng = random.Random(0)
 
@@ -228,6 +232,12 @@ class Engine:
     async def _worker(self, requests, keys, queue, results, progress, on_result, lane):  # type: ignore[no-untyped-def]
         for index in queue:
             result = await self.attempt(requests[index], lane)
+            self.usage.add(
+                calls=result.attempts,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cost=result.cost_usd,
+            )
             if result.ok and self.cache is not None:
                 self.cache.put(keys[index], result.row())
             results[index] = result

@@ -23,7 +23,8 @@ analysis_job = dg.define_asset_job(
         "comparisons", "leaderboard", "promoted", "judge_agreement", "pairwise"
     ),
     description="Compare every candidate with its baseline, publish the leaderboard, and promote "
-    "the best candidate when the regression gate passes.",
+    "the best candidate when the regression gate passes; pairwise judges (paid calls) run "
+    "only here, never by automation.",
 )
 
 nightly_job = dg.define_asset_job(

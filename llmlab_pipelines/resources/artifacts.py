@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import dagster as dg
@@ -10,28 +9,22 @@ import pandas as pd
 from pydantic import Field
 from upath import UPath
 
+from .._atomic import write_atomic
 from ..secrets import redact_frame, redact_values
 from ..settings import get_settings
+
+__all__ = [
+    "ArtifactStore",
+    "ParquetIOManager",
+    "ParquetUPathIOManager",
+    "artifact_root",
+    "write_atomic",
+]
 
 
 def artifact_root(base_path: str | None, storage_options: dict[str, Any]) -> UPath:
     """The artifact root as a UPath (``s3://bucket/prefix`` or a folder)."""
     return UPath(base_path or get_settings().artifacts, **storage_options)
-
-
-def write_atomic(path: UPath, data: bytes) -> None:
-    """Write so that no reader ever sees a half-written file.
-
-    Local files go to a temporary name and are renamed; object stores make a PUT visible only
-    once it is complete.
-    """
-    if path.protocol in ("", "file", "local"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(data)
-        tmp.rename(path)
-    else:
-        path.write_bytes(data)
 
 
 class ParquetUPathIOManager(dg.UPathIOManager):
