@@ -5,7 +5,7 @@
    its verdicts and tiers); the share of experiments with any "significant" row or more than
    one tier must stay <= alpha. Also one McNemar test alone, 0.70 vs 0.70 on 1,000 items whose
    difficulty both candidates share (the adaptive simulation's fixed-sample comparison).
-2. Coverage of the paired bootstrap CI of the difference at n = 200: should be 93-97%.
+2. Coverage of the difference interval (paired t for continuous scores) at n = 200: 93-97%.
 3. Power check: with the n that `sample_size(paired=True)` asks for, the share of detected
    effects should be near 80%.
 
@@ -96,7 +96,7 @@ def main() -> None:
         f"(alpha 0.05; ±{2 * np.sqrt(0.05 * 0.95 / args.runs):.3f} at 2 SE)"
     )
     cov = np.mean([coverage(rng) for _ in range(args.runs)])
-    print(f"paired bootstrap 95% CI coverage, n=200: {cov:.3f} (target 0.93-0.97)")
+    print(f"paired t 95% CI coverage of the difference, n=200: {cov:.3f} (target 0.93-0.97)")
     n = sample_size(0.5, 0.15, paired=True)
     hit = np.mean([power(rng, n, 0.5, 0.65) for _ in range(args.runs)])
     print(

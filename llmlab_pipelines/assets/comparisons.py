@@ -31,7 +31,9 @@ def comparisons(
 ) -> dg.Output[pd.DataFrame]:
     """All pairs of each experiment's candidates (baseline first), paired on the items both
     answered: the test suited to the metric, Holm over all K(K-1)/2 pairs, simultaneous
-    bootstrap CIs at the Bonferroni level. The leaderboard's verdicts and tiers read these rows."""
+    intervals at the Bonferroni level. A pair with fewer than 2 items both scored gets a row of
+    NaN with a ``note`` (counted in ``skipped_pairs``) instead of failing the dataset. The
+    leaderboard's verdicts and tiers read these rows."""
     the_lab = lab.load()
     dataset = context.partition_key
     tables = tables_by_candidate(scores, set(the_lab.all_candidates()))
@@ -57,14 +59,16 @@ def comparisons(
             raise dg.Failure(description=f"experiment {name!r} on {dataset!r}: {exc}") from None
     if not frames:
         raise dg.Failure(description=f"dataset {dataset!r}: no experiment has all its scores yet")
-    frame = (
-        pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
-    )
+    frame = pd.concat(frames, ignore_index=True)[COLUMNS]
+    skipped = frame[frame["note"] != ""]
+    for row in skipped.itertuples(index=False):
+        context.log.warning(f"experiment {row.experiment!r}, metric {row.metric!r}: {row.note}")
     return dg.Output(
         frame,
         metadata={
             "dagster/row_count": len(frame),
-            "significant": int(frame["significant"].sum()) if len(frame) else 0,
+            "significant": int(frame["significant"].sum()),
+            "skipped_pairs": len(skipped),
             "table": dg.MetadataValue.md(markdown_table(frame.drop(columns=["test"]))),
         },
     )

@@ -57,7 +57,7 @@ def candidate_summary(scores: pd.DataFrame, metric: str, *, seed: int = 0) -> pd
     for name, group in scores.groupby("candidate", sort=False):
         values = means.loc[means["candidate"] == name, metric].dropna().to_numpy(dtype=float)
         n = len(values)
-        mean, low, high = mean_ci(values, seed=seed) if n else (np.nan, np.nan, np.nan)
+        mean, low, high = summary_ci(values, seed=seed)
         cost = float(group["cost_usd"].sum())
         rows.append(
             {
@@ -77,6 +77,16 @@ def candidate_summary(scores: pd.DataFrame, metric: str, *, seed: int = 0) -> pd
     return pd.DataFrame(rows)
 
 
+def summary_ci(values: np.ndarray, *, seed: int = 0) -> tuple[float, float, float]:
+    """Mean and 95% CI; NaN where there is none (no item, or one item of a graded metric)."""
+    if values.size == 0:
+        return np.nan, np.nan, np.nan
+    try:
+        return mean_ci(values, seed=seed)
+    except StatsError:  # a single graded score: a mean but no interval
+        return float(values.mean()), np.nan, np.nan
+
+
 def build_leaderboard(
     scores: pd.DataFrame,
     comparisons: pd.DataFrame,
@@ -85,12 +95,14 @@ def build_leaderboard(
     baseline: str,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Rank candidates by mean; attach each one's comparison with the baseline and its tier.
+    """Rank candidates by tier, then mean; attach each one's comparison with the baseline.
 
     The baseline columns (``diff``, ``diff_low``/``diff_high`` at ``diff_level``,
     ``p_adjusted``, ``significant``) and the tiers read the same rows of ``comparisons``: one
     correction family, all K(K-1)/2 pairs. Tier 1 holds the best candidate and every one not
-    significantly worse than it; tier k the same among the candidates not yet placed.
+    significantly worse than it; tier k the same among the candidates not yet placed. The
+    board is sorted by (tier, mean), so tiers never go down the board: a noisier candidate with
+    a lower mean can sit in a better tier than one with a higher mean.
 
     Args:
         scores: Long table: ``candidate``, ``item_id``, the metric, tokens, cost, latency, error.
@@ -118,8 +130,6 @@ def build_leaderboard(
     is_base = board["candidate"] == baseline
     board.loc[is_base, ["diff", "diff_low", "diff_high"]] = 0.0
     board["significant"] = board["significant"].astype("boolean")
-    board = board.sort_values(["mean", "candidate"], ascending=[False, True]).reset_index(drop=True)
-    board["rank"] = np.arange(1, len(board) + 1)
     if len(board) < 2:
         tiers = dict.fromkeys(board["candidate"], 1)
     else:
@@ -127,6 +137,10 @@ def build_leaderboard(
             dict(zip(board["candidate"], board["mean"], strict=True)), comparisons
         )
     board["tier"] = board["candidate"].map(tiers).astype(int)
+    board = board.sort_values(
+        ["tier", "mean", "candidate"], ascending=[True, False, True], na_position="last"
+    ).reset_index(drop=True)
+    board["rank"] = np.arange(1, len(board) + 1)
     return board[COLUMNS]
 
 

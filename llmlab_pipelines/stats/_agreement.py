@@ -52,8 +52,9 @@ def agreement(
     Returns:
         ``krippendorff_alpha``, ``n_items``, ``n_raters``; with exactly two raters also
         ``cohen_kappa`` on items both rated (unweighted for nominal, quadratic otherwise).
-        When every rating is the same value, α (and κ) are undefined (0/0: no variation to
-        agree on): they are NaN and ``note`` says why.
+        When every rating of the items rated at least twice (the only ones α reads) is the
+        same value, α (and κ) are undefined (0/0: no variation to agree on): they are NaN and
+        ``note`` says why.
     """
     missing = [c for c in (item, rater, value) if c not in ratings.columns]
     if missing:
@@ -70,11 +71,13 @@ def agreement(
         "n_items": float(table.shape[1]),
         "n_raters": float(table.shape[0]),
     }
-    if np.unique(data[~np.isnan(data)]).size < 2:
+    pairable = data[:, np.sum(~np.isnan(data), axis=0) >= 2]  # what alpha reads
+    values = pairable[~np.isnan(pairable)]
+    if np.unique(values).size < 2:
         out["krippendorff_alpha"] = float("nan")
         out["note"] = (
-            f"every rating is {data[~np.isnan(data)][0]:g}: agreement beyond chance is undefined "
-            "(expected disagreement is 0, so alpha = 0/0)"
+            f"every rating of the items rated at least twice is {values[0]:g}: agreement beyond "
+            "chance is undefined (expected disagreement is 0, so alpha = 0/0)"
         )
     else:
         out["krippendorff_alpha"] = float(

@@ -39,7 +39,10 @@ COLUMNS = [
     "wins",
     "losses",
     "prob_b_better",
+    "note",
 ]
+#: Fewest paired items a comparison is made on; a pair with fewer gets a row of NaN.
+MIN_ITEMS = 2
 
 
 def item_table(scores: pd.DataFrame, *, metric: str, candidate: str, item: str) -> pd.DataFrame:
@@ -131,11 +134,14 @@ def compare(
         ``diff`` (b - a), ``ci_low``, ``ci_high``, ``ci_level``, ``test``, ``p_value``,
         ``p_adjusted``, ``correction``, ``family_size`` (m), ``effect_size``, ``effect_kind``
         (``risk_difference`` or ``d_z``), ``significant``, ``wins``, ``losses``,
-        ``prob_b_better``. NaN scores are missing: each row uses the items both answered.
+        ``prob_b_better``, ``note``. NaN scores are missing: each row uses the items both
+        answered. A pair with fewer than 2 such items is not compared: its ``p_value``,
+        ``p_adjusted``, ``diff`` and interval are NaN, ``significant`` is False, ``test`` is
+        ``none`` and ``note`` names the pair and why (the other rows' correction leaves it out).
 
     Raises:
-        StatsError: unknown baseline, fewer than two candidates, no overlapping items, a
-            non-numeric metric, n < 2, an unknown test or correction.
+        StatsError: unknown baseline, fewer than two candidates, a non-numeric metric, an
+            unknown test or correction.
     """
     if not 0 < alpha < 1:
         raise StatsError(f"alpha must be in (0, 1), got {alpha}")
@@ -153,19 +159,57 @@ def compare(
     rows = []
     for a_name, b_name in pairs:
         both = table[[a_name, b_name]].dropna()
-        if both.empty:
-            raise StatsError(f"{a_name!r} and {b_name!r} share no items")
         a, b = both[a_name].to_numpy(float), both[b_name].to_numpy(float)
+        if a.size < MIN_ITEMS:
+            rows.append(skipped_row(a_name, b_name, a, b, ci_level=1 - ci_alpha))
+            continue
         result = compare_pair(
             a, b, test=test, alpha=alpha, n_boot=n_boot, seed=seed, ci_alpha=ci_alpha
         )
-        rows.append({"candidate_a": a_name, "candidate_b": b_name, **asdict(result)})
+        rows.append({"candidate_a": a_name, "candidate_b": b_name, **asdict(result), "note": ""})
     frame = pd.DataFrame(rows)
-    frame["p_adjusted"] = adjust(frame["p_value"].to_numpy(float), correction)
+    frame["p_adjusted"] = adjust_skipping_nan(frame["p_value"].to_numpy(float), correction)
     frame["correction"] = correction
     frame["family_size"] = len(pairs)
-    frame["significant"] = frame["p_adjusted"] < alpha
+    frame["significant"] = frame["p_adjusted"] < alpha  # NaN compares False: not significant
     return frame[COLUMNS]
+
+
+def skipped_row(
+    a_name: str, b_name: str, a: np.ndarray, b: np.ndarray, *, ci_level: float
+) -> dict[str, object]:
+    """The row of a pair with fewer than ``MIN_ITEMS`` items both scored: NaN and a note."""
+    nan = float("nan")
+    return {
+        "candidate_a": a_name,
+        "candidate_b": b_name,
+        "n": int(a.size),
+        "mean_a": float(a.mean()) if a.size else nan,
+        "mean_b": float(b.mean()) if b.size else nan,
+        **dict.fromkeys(("diff", "ci_low", "ci_high", "p_value", "effect_size"), nan),
+        "ci_level": ci_level,
+        "test": "none",
+        "effect_kind": "",
+        "wins": int((b > a).sum()),
+        "losses": int((b < a).sum()),
+        "prob_b_better": nan,
+        "note": (
+            f"skipped: {a_name!r} and {b_name!r} share {a.size} scored item(s); "
+            f"a comparison needs at least {MIN_ITEMS}"
+        ),
+    }
+
+
+def adjust_skipping_nan(p_values: np.ndarray, correction: str) -> np.ndarray:
+    """:func:`adjust` over the rows that have a p-value; skipped rows (NaN) stay NaN.
+
+    The correction runs over the m' rows compared; the intervals keep the level of all m rows
+    (1 - alpha/m for Holm and Bonferroni), never less strict than the correction.
+    """
+    out = np.full(p_values.size, np.nan)
+    have = ~np.isnan(p_values)
+    out[have] = adjust(p_values[have], correction)
+    return out
 
 
 def family_pairs(

@@ -11,6 +11,7 @@ from scipy import stats as st
 
 from ._ci import as_values, is_binary
 from ._errors import StatsError
+from ._paired import near_constant
 
 
 def non_inferiority(
@@ -25,9 +26,9 @@ def non_inferiority(
       toward n; with no discordant pair at all the answer follows from n and the margin
       (e.g. 2 items never pass a 0.05 margin).
     - other scores: the paired t-test (``method="t"``). When every difference is the same
-      number the t statistic is undefined; the exact sign test of H0: median(b - a) <= -margin
-      answers (``method="sign-exact"``, p = 0.5^n; the lower bound is that difference when
-      0.5^n <= alpha, else -inf). Never p = 0.
+      number (up to rounding error) the t statistic is undefined; the exact sign test of
+      H0: median(b - a) <= -margin answers (``method="sign-exact"``, p = 0.5^n; the lower
+      bound is that difference when 0.5^n <= alpha, else -inf). Never p = 0.
 
     Args:
         a: Reference scores per item.
@@ -50,7 +51,7 @@ def non_inferiority(
         return _tango(x, y, margin=margin, alpha=alpha)
     d = y - x
     mean, sem = float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
-    if sem == 0:
+    if near_constant(d):  # sem is 0 up to rounding error: no t statistic
         p = 0.5**d.size if mean > -margin else 1.0
         low = mean if 0.5**d.size <= alpha else -math.inf
         return {

@@ -33,7 +33,10 @@ def tiers_from_comparisons(means: Mapping[str, float], pairs: pd.DataFrame) -> d
         significant = bool(row.significant)
         worse[(a, b)] = significant and row.diff < 0
         worse[(b, a)] = significant and row.diff > 0
-    order = sorted(means, key=lambda c: (-means[c], str(c)))
+    order = sorted(  # best mean first; a candidate without a mean (no scored item) last
+        means,
+        key=lambda c: (means[c] != means[c], -means[c] if means[c] == means[c] else 0, str(c)),
+    )
     missing = [
         (a, b) for i, a in enumerate(order) for b in order[i + 1 :] if (str(a), str(b)) not in worse
     ]

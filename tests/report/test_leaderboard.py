@@ -102,3 +102,56 @@ def test_board_verdicts_and_tiers_read_the_same_adjusted_p_values() -> None:
     for name in ("a", "b", "c"):
         assert board.loc[name, "p_adjusted"] == pytest.approx(by_pair[frozenset(("base", name))])
     assert board["diff_level"].dropna().round(6).unique().tolist() == [round(1 - 0.05 / 6, 6)]
+
+
+def with_costs(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(
+        error=None, prompt_tokens=1, completion_tokens=1, cost_usd=0.0, latency_s=0.1
+    )
+
+
+def test_board_is_sorted_by_tier_then_mean_so_tiers_never_go_down() -> None:
+    # A .70; B .64, worse than A on 12 items and better on none (significant); C .63, worse on
+    # 40 and better on 26 (not significant): tiers A 1, C 1, B 2, though B's mean beats C's.
+    a = np.zeros(200)
+    a[:140] = 1
+    b, c = a.copy(), a.copy()
+    b[:12] = 0
+    c[100:140] = 0
+    c[140:166] = 1
+    frame = with_costs(
+        pd.DataFrame(
+            {
+                "candidate": np.repeat(["A", "B", "C"], 200),
+                "item_id": np.tile(np.arange(200), 3),
+                "score": np.concatenate([a, b, c]),
+            }
+        )
+    )
+    board = board_for(frame, "A")
+    assert list(board["candidate"]) == ["A", "C", "B"]
+    assert list(board["tier"]) == [1, 1, 2] and list(board["rank"]) == [1, 2, 3]
+    assert board["mean"].iloc[2] > board["mean"].iloc[1]  # B: a higher mean, a worse tier
+
+
+def test_a_candidate_with_almost_every_generation_failed_shows_as_not_compared() -> None:
+    from llmlab_pipelines.report import leaderboard_markdown
+
+    rng = np.random.default_rng(5)
+    broken = np.full(30, np.nan)
+    broken[0] = 0.4
+    frame = with_costs(
+        pd.DataFrame(
+            {
+                "candidate": np.repeat(["base", "x", "broken"], 30),
+                "item_id": np.tile(np.arange(30), 3),
+                "score": np.concatenate([rng.random(30), rng.random(30), broken]),
+            }
+        )
+    )
+    board = board_for(frame, "base").set_index("candidate")
+    assert board.loc["broken", "n"] == 1 and board.loc["broken", "missing"] == 29
+    assert not bool(board.loc["broken", "significant"])
+    assert np.isnan(board.loc["broken", "p_adjusted"]) and np.isnan(board.loc["broken", "diff"])
+    text = leaderboard_markdown(board.reset_index(), metric="score", baseline="base")
+    assert "| broken |" in text.replace("  ", " ")

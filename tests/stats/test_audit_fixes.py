@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -73,10 +74,9 @@ def test_difference_intervals_are_simultaneous_at_the_bonferroni_level() -> None
     frame = compare(long(**cols), baseline="base", n_boot=4000, seed=3)
     assert np.allclose(frame["ci_level"], 1 - 0.05 / 4)
     d = cols["c0"] - base
-    means = d[np.random.default_rng(3).integers(0, d.size, size=(4000, d.size))].mean(axis=1)
     row = frame[frame["candidate_b"] == "c0"].iloc[0]
-    low, high = np.quantile(means, [0.05 / 8, 1 - 0.05 / 8])
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high))
+    low, high = st.t.interval(1 - 0.05 / 4, d.size - 1, loc=d.mean(), scale=st.sem(d))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high))  # the paired t-interval
     single = compare(long(base=base, c0=cols["c0"]), baseline="base", n_boot=4000, seed=3)
     assert single["ci_high"].iloc[0] - single["ci_low"].iloc[0] < high - low
 
@@ -172,3 +172,74 @@ def test_corrections_match_statsmodels_on_random_families_with_ties() -> None:
         p[: m // 3] = p[0]
         for method in ("holm", "bonferroni", "fdr_bh"):
             np.testing.assert_allclose(adjust(p, method), multipletests(p, method=method)[1])
+
+
+# The independent review of the fixes above.
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "p"),
+    [([0.3, 0.7], [0.26, 0.66], 0.5), ([1 / 3, 2 / 3, 1.0], [2 / 3, 1.0, 4 / 3], 0.25)],
+)
+def test_rounding_error_does_not_defeat_the_zero_variance_guard(
+    a: list[float], b: list[float], p: float
+) -> None:
+    d = np.array(b) - np.array(a)
+    assert np.ptp(d) > 0  # equal differences, unequal in floating point
+    row = compare(long(a=np.array(a), b=np.array(b)), baseline="a").iloc[0]
+    assert row["test"] == "sign-exact" and row["p_value"] == pytest.approx(p)
+    assert not bool(row["significant"]) and math.isnan(row["effect_size"])
+    out = non_inferiority(a, b, margin=0.05)
+    assert out["method"] == "sign-exact" and out["non_inferior"] is False
+    assert out["p_value"] == pytest.approx(0.5 ** len(a))
+
+
+def test_paired_binary_interval_is_newcombes_hybrid_score_interval() -> None:
+    # Fagerland, Lydersen & Laake (2017), Cavo et al. 2012: a 2x2 paired table [[59, 6], [16, 80]]
+    # (rows: before, columns: after); Newcombe's square-and-add interval for
+    # p_before - p_after is -0.0621 (95% CI -0.1186 to -0.0046).
+    before = np.array([1] * 65 + [0] * 96, dtype=float)
+    after = np.array([1] * 59 + [0] * 6 + [1] * 16 + [0] * 80, dtype=float)
+    row = compare(long(after=after, before=before), baseline="after").iloc[0]
+    assert row["diff"] == pytest.approx(-0.0621, abs=5e-5)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((-0.1186, -0.0046), abs=5e-5)
+
+
+@pytest.mark.parametrize("n", [5, 10, 30])
+def test_binary_difference_interval_is_calibrated_under_the_null_at_small_n(n: int) -> None:
+    from llmlab_pipelines.stats._paired import compare_pair
+
+    rng = np.random.default_rng(n)
+    runs, misses = 1500, 0
+    for _ in range(runs):
+        a, b = (rng.random((2, n)) < 0.7).astype(float)
+        row = compare_pair(a, b, test=None, alpha=0.05, n_boot=400, seed=0)
+        misses += not row.ci_low <= 0 <= row.ci_high
+    assert misses / runs <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / runs), misses / runs
+
+
+def test_agreement_on_constant_pairable_ratings_says_why() -> None:
+    ratings = pd.DataFrame(
+        {"item_id": [1, 2, 1, 2, 3], "judge": ["x", "x", "y", "y", "y"], "score": [4, 4, 4, 4, 1]}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = agreement(ratings)
+    assert math.isnan(out["krippendorff_alpha"]) and "undefined" in str(out["note"])
+
+
+def test_a_pair_with_too_few_scored_items_is_a_row_with_a_note_not_an_error() -> None:
+    nan = np.nan
+    frame = long(
+        a=np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0]),
+        b=np.array([1.0, 1.0, 1.0, 0.0, 1.0, 1.0]),
+        broken=np.array([1.0, nan, nan, nan, nan, nan]),
+    )
+    rows = compare(frame, baseline="a", family="all_pairs", n_boot=100)
+    assert len(rows) == 3
+    skipped = rows[rows["candidate_b"] == "broken"]
+    assert len(skipped) == 2 and (~skipped["significant"]).all()
+    assert skipped["p_value"].isna().all() and skipped["p_adjusted"].isna().all()
+    assert all("'broken'" in note and "1 scored item" in note for note in skipped["note"])
+    fine = rows[rows["candidate_b"] == "b"].iloc[0]
+    assert fine["note"] == "" and fine["p_adjusted"] == pytest.approx(fine["p_value"])  # m' = 1

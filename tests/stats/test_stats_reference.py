@@ -173,13 +173,13 @@ def test_bad_input_is_rejected_clearly(kwargs: dict[str, str], message: str) -> 
         compare(frame, **kwargs)  # type: ignore[arg-type]
 
 
-def test_no_shared_items_or_too_few_are_errors() -> None:
+def test_no_shared_items_or_too_few_are_skipped_rows_and_bad_input_errors() -> None:
     disjoint = pd.DataFrame({"candidate": ["a", "b"], "item_id": [1, 2], "score": [1.0, 0.0]})
-    with pytest.raises(StatsError, match="share no items"):
-        compare(disjoint, baseline="a")
+    row = compare(disjoint, baseline="a").iloc[0]
+    assert row["n"] == 0 and np.isnan(row["p_value"]) and "share 0 scored" in row["note"]
     one = pd.DataFrame({"candidate": ["a", "b"], "item_id": [1, 1], "score": [1.0, 0.0]})
-    with pytest.raises(StatsError, match="at least 2"):
-        compare(one, baseline="a")
+    row = compare(one, baseline="a").iloc[0]
+    assert not row["significant"] and "at least 2" in row["note"]
     text = pd.DataFrame({"candidate": ["a", "b"], "item_id": [1, 1], "score": ["x", "y"]})
     with pytest.raises(StatsError, match="not numeric"):
         compare(text, metric="score")
