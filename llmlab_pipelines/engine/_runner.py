@@ -376,7 +376,10 @@ class Engine:
 
     async def _call(self, request: GenerationRequest) -> Completion:
         """One call with the model's ``timeout`` as a wall-clock deadline for the whole reply
-        (an HTTP read timeout alone lets a server that trickles bytes hold a call for ever)."""
+        (an HTTP read timeout alone lets a server that trickles bytes hold a call for ever); the
+        in-process model keeps its own, from when its worker starts the call."""
+        if isinstance(self.client, LiteLLMClient) and self.client.keeps_own_deadline(request):
+            return await self.client.complete(request)
         timeout = request.config.timeout
         deadline = asyncio.timeout(timeout)
         try:
