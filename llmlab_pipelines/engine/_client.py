@@ -38,6 +38,19 @@ class LLMClient(Protocol):
         ...
 
 
+def _import_provider_sdks() -> None:
+    """Import what litellm's first call would import lazily (the openai SDK's resources, ~1 s,
+    several on a loaded machine), so that time never counts against a call's ``timeout``
+    deadline: 32 first calls with ``timeout: 0.5`` all timed out before reaching the server."""
+    import importlib
+
+    for module in ("openai.resources.chat", "openai.resources.completions"):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # pragma: no cover - an SDK litellm no longer ships
+            pass
+
+
 class LiteLLMClient:
     """The real client: any litellm model string, with costs from litellm's price map."""
 
@@ -49,6 +62,7 @@ class LiteLLMClient:
 
         litellm.suppress_debug_info = True
         litellm.drop_params = True
+        _import_provider_sdks()
         self._models_dir = Path(models_dir or get_settings().models_dir)
         register_local_provider(self._models_dir)
         self._litellm = litellm
