@@ -42,13 +42,12 @@ def _import_provider_sdks() -> None:
     """Import what litellm's first call would import lazily (the openai SDK's resources, ~1 s,
     several on a loaded machine), so that time never counts against a call's ``timeout``
     deadline: 32 first calls with ``timeout: 0.5`` all timed out before reaching the server."""
+    import contextlib
     import importlib
 
     for module in ("openai.resources.chat", "openai.resources.completions"):
-        try:
+        with contextlib.suppress(ImportError):  # an SDK litellm no longer ships
             importlib.import_module(module)
-        except ImportError:  # pragma: no cover - an SDK litellm no longer ships
-            pass
 
 
 class LiteLLMClient:
