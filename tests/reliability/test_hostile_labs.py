@@ -68,9 +68,11 @@ print(json.dumps(out))
 """
 
 
-def load_in_child(root: Path, *, memory_gib: float = 2.0, timeout: float = 120) -> dict[str, Any]:
-    """Load a lab in a fresh process capped at ``memory_gib`` of address space; its outcome,
-    seconds to the outcome and peak RSS (MiB, imports included)."""
+def run_child(
+    script: str, root: Path, *, what: str, memory_gib: float, timeout: float
+) -> dict[str, Any]:
+    """Run ``script`` on ``root`` in a fresh process capped at ``memory_gib`` of address space;
+    the JSON its last line of output holds."""
 
     def cap() -> None:
         limit = int(memory_gib * 2**30)
@@ -78,7 +80,7 @@ def load_in_child(root: Path, *, memory_gib: float = 2.0, timeout: float = 120) 
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(root)],
+        [sys.executable, "-c", script, str(root)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -86,8 +88,15 @@ def load_in_child(root: Path, *, memory_gib: float = 2.0, timeout: float = 120) 
         env=env,
         check=False,
     )
-    assert proc.returncode == 0, f"the loader crashed:\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, f"the {what} crashed:\n{proc.stderr[-3000:]}"
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def load_in_child(root: Path, *, memory_gib: float = 2.0, timeout: float = 120) -> dict[str, Any]:
+    """Load a lab in a fresh process capped at ``memory_gib`` of address space; its outcome,
+    seconds to the outcome and peak RSS (MiB, imports included)."""
+    result = run_child(CHILD, root, what="loader", memory_gib=memory_gib, timeout=timeout)
     print(f"\n{root.name}: {result}")
     return result
 
@@ -307,24 +316,7 @@ print(json.dumps(out))
 def render_in_child(root: Path, *, memory_gib: float = 1.5, timeout: float = 120) -> dict[str, Any]:
     """Render prompt ``p`` for one item in a fresh process capped at ``memory_gib`` of address
     space; its outcome, seconds and peak RSS grown during the render (MiB)."""
-
-    def cap() -> None:
-        limit = int(memory_gib * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    proc = subprocess.run(
-        [sys.executable, "-c", RENDER_CHILD, str(root)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=cap,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 0, f"the render crashed:\n{proc.stderr[-3000:]}"
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return run_child(RENDER_CHILD, root, what="render", memory_gib=memory_gib, timeout=timeout)
 
 
 S10M = "{% set s = 'x' * 10000000 %}"
