@@ -44,7 +44,7 @@ baseline: zero_shot@local
 def arithmetic_records(n: int, seed: int = 7) -> list[dict[str, object]]:
     """Single-digit sums and differences with their answers."""
     rng = random.Random(seed)
-    records = []
+    records: list[dict[str, object]] = []
     for index in range(n):
         a, b = rng.randint(0, 9), rng.randint(0, 9)
         op = rng.choice("+-")

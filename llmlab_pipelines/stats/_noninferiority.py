@@ -91,7 +91,7 @@ def tango_z(wins: int, losses: int, n: int, delta0: float) -> float:
     return (wins - losses - n * delta0) / math.sqrt(variance)
 
 
-def _tango(x: np.ndarray, y: np.ndarray, *, margin: float, alpha: float) -> dict:  # type: ignore[type-arg]
+def _tango(x: np.ndarray, y: np.ndarray, *, margin: float, alpha: float) -> dict:
     if margin >= 1:
         raise StatsError(f"margin {margin} >= 1: no loss of 0/1 scores can exceed it")
     n = x.size
