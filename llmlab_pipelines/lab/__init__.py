@@ -5,7 +5,8 @@ from __future__ import annotations
 from ._candidates import Candidate
 from ._datasets import Dataset
 from ._errors import LabError, LabIssue
-from ._lab import Lab, PartitionPlan, load_lab
+from ._lab import Lab, PartitionPlan
+from ._load import load_lab
 from ._schema import ExperimentConfig, GenerationParams, ModelConfig
 from ._templates import Prompt, TemplateRenderError
 

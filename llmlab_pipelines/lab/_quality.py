@@ -152,7 +152,7 @@ def validate_frame(name: str, frame: pd.DataFrame, required: list[str]) -> Quali
     source = context.data_sources.add_pandas(f"{name}_source")
     batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
     data = batch.get_batch(batch_parameters={"dataframe": frame})
-    suite = [
+    suite: list[Any] = [
         gxe.ExpectColumnValuesToBeUnique(column="id"),
         gxe.ExpectColumnValuesToNotBeNull(column="id"),
     ]

@@ -143,7 +143,7 @@ class _TimeLimited:
             raise RuntimeError(f"the metric called sys.exit({job.error.code!r})")
         if job.error is not None:
             raise job.error
-        return job.value  # type: ignore[no-any-return]
+        return job.value
 
     def _abandon(self) -> None:
         thread, self._thread, self._jobs = self._thread, None, None

@@ -16,7 +16,8 @@ from ..adaptive._lab import EVALUATION_COLUMNS, evaluation_rows, score_candidate
 from ..adaptive._run import Batch
 from ..engine import Engine, GenerationRequest
 from ..lab import Candidate, GenerationParams, Lab
-from ..lab._templates import make_environment, prompt_from_source
+from ..lab._sandbox import make_environment
+from ..lab._templates import prompt_from_source
 from ..stats import compare
 from ._propose import (
     END,

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from llmlab_pipelines.lab import LabError, TemplateRenderError
-from llmlab_pipelines.lab._templates import load_prompt, make_environment
+from llmlab_pipelines.lab._sandbox import make_environment
+from llmlab_pipelines.lab._templates import load_prompt
 
 
 def prompt(tmp_path: Path, text: str, name: str = "p"):  # type: ignore[no-untyped-def]
