@@ -52,7 +52,9 @@ def _candidate_columns(
     names = frame.columns
     metrics = metric_columns(frame)
     score = metric if metric in metrics else (metrics[0] if metrics else None)
-    score_expr = pl.col(score).cast(pl.Float64) if score else pl.lit(None, dtype=pl.Float64)
+    score_expr = (
+        pl.col(score).cast(pl.Float64).fill_nan(None) if score else pl.lit(None, dtype=pl.Float64)
+    )
     error = _text("error" if "error" in names else "")
     judges = [c for c in metrics if c in judge_cols]
     deterministic = [c for c in metrics if c not in judge_cols]

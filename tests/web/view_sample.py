@@ -67,7 +67,7 @@ def _scores(n: int, index: int, rng: np.random.Generator) -> pl.DataFrame:
             "grader": judge,
         },
         schema_overrides={"error": pl.String, "error_type": pl.String},
-    )
+    ).with_columns(pl.col("exact_match", "grader").fill_nan(None))  # as pandas writes NaN
 
 
 def _judge_scores(scores: pl.DataFrame) -> pl.DataFrame:
