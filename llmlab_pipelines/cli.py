@@ -418,15 +418,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="another address browsers use, with its scheme, e.g. a reverse proxy's "
         "https://evals.example.com (repeatable)",
     )
-    view = sub.choices["view"]
+    _view_arguments(sub.choices["view"])
+    return parser
+
+
+def _view_arguments(view: argparse.ArgumentParser) -> None:
     view.add_argument("--artifacts", help="folder or s3:// URL (default: LLMLAB_ARTIFACTS)")
     view.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     view.add_argument("--port", type=int, default=8080)
     view.add_argument("--token", help="require this token, as for `llmlab ui`")
     view.add_argument("--allow-origin", action="append", metavar="URL", help="as for `llmlab ui`")
-    view.add_argument("--dagster-url", default="http://127.0.0.1:3000", help="for links")
-    view.add_argument("--mlflow-url", default="http://127.0.0.1:5000", help="for links")
-    return parser
+    view.add_argument("--dagster-url", default="http://127.0.0.1:3000", help="Dagster UI (links)")
+    view.add_argument("--mlflow-url", default="http://127.0.0.1:5000", help="MLflow UI (links)")
 
 
 def main(argv: list[str] | None = None) -> int:
