@@ -14,7 +14,9 @@ Templates autoescape everything: outputs are untrusted model text.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +101,11 @@ def _environment() -> jinja2.Environment:
 
 
 class Explorer:
-    """The routes, over one :class:`ViewerConfig`."""
+    """The routes, over one :class:`ViewerConfig`.
+
+    Handlers are plain functions: Starlette runs them in its thread pool, so a slow first read
+    of a large file never stalls other requests.
+    """
 
     def __init__(self, config: ViewerConfig) -> None:
         self.config, self.catalog, self.env = config, config.catalog, _environment()
@@ -117,11 +123,11 @@ class Explorer:
     def _view(self, request: Request) -> View | None:
         return self.catalog.view(request.path_params["experiment"], request.path_params["dataset"])
 
-    async def index(self, request: Request) -> Response:
+    def index(self, request: Request) -> Response:
         """The experiments x datasets found."""
         return self.render("index.html", views=self.catalog.views(), root=str(self.catalog.root))
 
-    async def matrix(self, request: Request) -> Response:
+    def matrix(self, request: Request) -> Response:
         """The leaderboard and one page of the items x candidates matrix."""
         view = self._view(request)
         if view is None:
@@ -160,7 +166,7 @@ class Explorer:
             return []
         return frame.select(c for c in LEADERBOARD_COLUMNS if c in frame.columns).to_dicts()
 
-    async def item(self, request: Request) -> Response:
+    def item(self, request: Request) -> Response:
         """Everything about one item, per candidate."""
         view = self._view(request)
         item_id = request.path_params["item_id"]
@@ -197,7 +203,7 @@ class Explorer:
             ),
         }
 
-    async def diff(self, request: Request) -> Response:
+    def diff(self, request: Request) -> Response:
         """Two candidates' outputs on one item, word by word."""
         view = self._view(request)
         item_id = request.path_params["item_id"]
@@ -268,6 +274,11 @@ def open_catalog(artifacts: str, lab_dir: str | None, echo: Callable[[str], None
     return Catalog(UPath(artifacts), lab)
 
 
+def _import_mlflow() -> None:
+    with contextlib.suppress(Exception):
+        import mlflow.tracking  # noqa: F401
+
+
 def serve_viewer(
     guard: GuardConfig, config: ViewerConfig, echo: Callable[[str], None] = print
 ) -> int:
@@ -277,5 +288,7 @@ def serve_viewer(
     app = Guard(create_app(config), guard, on_refuse=lambda reason: echo(f"llmlab view: {reason}"))
     host = f"[{guard.host}]" if ":" in guard.host and not guard.host.startswith("[") else guard.host
     echo(f"results explorer on http://{host}:{guard.port} (Ctrl-C stops it)")
+    if config.mlflow_url:  # import MLflow (seconds) now, not on the first item page
+        threading.Thread(target=_import_mlflow, name="llmlab-view-mlflow", daemon=True).start()
     uvicorn.run(app, host=guard.host, port=guard.port, log_level="warning")
     return 0

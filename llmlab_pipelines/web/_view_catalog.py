@@ -272,7 +272,7 @@ def dagster_link(base: str | None, asset: str, key: str, dataset: str) -> str | 
     return f"{base.rstrip('/')}/assets/{asset}?view=partitions&partition={partition}"
 
 
-_MLFLOW_RUNS: dict[tuple[str, str, str], str | None] = {}
+_MLFLOW_RUNS: dict[tuple[str, str, str], str] = {}
 
 
 def mlflow_link(base: str | None, tracking_uri: str, experiment: str, partition: str) -> str | None:
@@ -282,9 +282,9 @@ def mlflow_link(base: str | None, tracking_uri: str, experiment: str, partition:
     if tracking_uri.startswith("sqlite:///") and not UPath(tracking_uri[10:]).exists():
         return None  # no local store yet: importing mlflow would only find nothing
     key = (tracking_uri, experiment, partition)
-    if key not in _MLFLOW_RUNS:
-        _MLFLOW_RUNS[key] = _find_run(tracking_uri, experiment, partition)
-    run = _MLFLOW_RUNS[key]
+    run = _MLFLOW_RUNS.get(key) or _find_run(tracking_uri, experiment, partition)
+    if run:
+        _MLFLOW_RUNS[key] = run  # found runs only: a run logged later shows without a restart
     return f"{base.rstrip('/')}/#/{run}" if run else None
 
 
