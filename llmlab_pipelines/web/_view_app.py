@@ -19,7 +19,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -34,6 +34,7 @@ from ._view_catalog import Catalog, View, dagster_link, mlflow_link
 from ._view_data import (
     FILTER_COLUMNS,
     FILTERS,
+    Filter,
     Query,
     diff_ratio,
     diff_segments,
@@ -134,7 +135,7 @@ class Explorer:
             return self.not_found("no such experiment and dataset in these artifacts")
         params = request.query_params
         query = Query(
-            filter=params.get("filter") if params.get("filter") in FILTERS else "all",  # type: ignore[arg-type]
+            filter=cast(Filter, params["filter"] if params.get("filter") in FILTERS else "all"),
             q=params.get("q", "")[:500],
             sort=params.get("sort", "item"),
             desc=params.get("desc") == "1",

@@ -153,3 +153,22 @@ def test_a_rewritten_file_is_read_again(tmp_path: Path) -> None:
     frame.write_parquet(path)
     after = catalog.matrix(view)
     assert set(after["o0"].to_list()) == {"changed"} and before["o0"][1] != "changed"
+
+
+def test_a_remote_file_system_reads_the_same(tmp_path: Path) -> None:
+    """Through fsspec (``memory://`` standing in for ``s3://``): same views, rows, items."""
+    import fsspec
+
+    local = write_artifacts(tmp_path, 30)
+    memory = fsspec.filesystem("memory")
+    for path in local.rglob("*.parquet"):
+        memory.pipe(f"/view-test/{path.relative_to(local).as_posix()}", path.read_bytes())
+    remote, here = Catalog(UPath("memory:///view-test")), Catalog(UPath(local))
+    assert remote.views() == here.views()
+    view = here.views()[0]
+    assert remote.matrix(view).equals(here.matrix(view))
+    key = view.candidates[0].key
+    assert remote.item_scores(key, DATASET, "cap-000003").equals(
+        here.item_scores(key, DATASET, "cap-000003")
+    )
+    memory.rm("/view-test", recursive=True)
