@@ -39,6 +39,7 @@ from ._view_data import (
     diff_ratio,
     diff_segments,
     item_rows,
+    judge_pairs,
     judge_verdicts,
     metric_columns,
     run_query,
@@ -141,11 +142,13 @@ class Explorer:
             desc=params.get("desc") == "1",
             page=_int(params.get("page"), 1),
             per_page=_int(params.get("per_page"), 50),
+            pair=params.get("pair", ""),
         )
         matrix = self.catalog.matrix(view)
         page = run_query(matrix, query)
         counts = matrix.select(pl.col(c).sum() for c in FILTER_COLUMNS.values()).row(0)
-        state = {"filter": query.filter, "q": query.q, "sort": query.sort, "desc": query.desc}
+        state: dict[str, Any] = {"filter": query.filter, "pair": query.pair, "q": query.q}
+        state |= {"sort": query.sort, "desc": query.desc}
         return self.render(
             "matrix.html",
             view=view,
@@ -154,6 +157,7 @@ class Explorer:
             counts=dict(zip(FILTER_COLUMNS, counts, strict=True)),
             items=matrix.height,
             filters=FILTERS,
+            pairs=judge_pairs(matrix),
             board=self._board(view),
             url=lambda **change: _url(request.url.path, {**state, **change}),
             dagster=lambda asset, ref: dagster_link(
@@ -239,7 +243,7 @@ def _int(value: str | None, default: int) -> int:
 
 def _url(path: str, state: dict[str, Any]) -> str:
     """``path`` with the non-default query parameters of ``state``."""
-    defaults = {"filter": "all", "q": "", "sort": "item", "desc": False, "page": 1}
+    defaults = {"filter": "all", "pair": "", "q": "", "sort": "item", "desc": False, "page": 1}
     kept = {k: ("1" if v is True else v) for k, v in state.items() if v != defaults.get(k)}
     return f"{path}?{urlencode(kept)}" if kept else path
 

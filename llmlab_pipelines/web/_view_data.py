@@ -3,8 +3,9 @@
 A *matrix* is one row per item (and repeat) with, for each candidate ``i``, its output
 (``o{i}``), error (``e{i}``), score on the ranking metric (``s{i}``), whether it failed
 (``f{i}``: an error, or a score below :data:`PASS`) and whether a judge and a deterministic
-metric disagree on it (``jm{i}``). :func:`run_query` filters, searches, sorts and slices it;
-nothing here knows about files or HTTP.
+metric disagree on it (``jm{i}``); per judge and metric pair, whether they disagree for any
+candidate (``judge_metric:<judge>|<metric>``). :func:`run_query` filters, searches, sorts and
+slices it; nothing here knows about files or HTTP.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ GENERATION_COLUMNS = frozenset(
         "expected",
     }
 )  # fmt: skip
+#: Column prefix of "judge | metric" disagreement flags: ``judge_metric:grader|contains``.
+PAIR = "judge_metric:"
 FILTERS = ("all", "failures", "disagree", "judge_metric", "errors")
 Filter = Literal["all", "failures", "disagree", "judge_metric", "errors"]
 KEYS = ["item_id", "repeat"]
@@ -45,6 +48,10 @@ def _text(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.String) if name else pl.lit(None, dtype=pl.String)
 
 
+def _passes(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Float64) >= PASS
+
+
 def _candidate_columns(
     frame: pl.DataFrame, i: int, metric: str | None, judge_cols: set[str]
 ) -> pl.DataFrame:
@@ -58,12 +65,12 @@ def _candidate_columns(
     error = _text("error" if "error" in names else "")
     judges = [c for c in metrics if c in judge_cols]
     deterministic = [c for c in metrics if c not in judge_cols]
-    splits = [
-        (pl.col(j).cast(pl.Float64) >= PASS) != (pl.col(d).cast(pl.Float64) >= PASS)
+    splits = {
+        f"{PAIR}{j}|{d}": (_passes(j) != _passes(d)).fill_null(False)
         for j in judges
         for d in deterministic
-    ]
-    disagree = pl.any_horizontal(splits).fill_null(False) if splits else pl.lit(False)
+    }
+    disagree = pl.any_horizontal(splits.values()) if splits else pl.lit(False)
     return frame.select(
         *KEYS,
         _text("output" if "output" in names else "").alias(f"o{i}"),
@@ -71,6 +78,7 @@ def _candidate_columns(
         score_expr.alias(f"s{i}"),
         (error.is_not_null() | (score_expr < PASS).fill_null(False)).alias(f"f{i}"),
         disagree.alias(f"jm{i}"),
+        *(split.alias(f"{name}@{i}") for name, split in splits.items()),
     )
 
 
@@ -107,6 +115,14 @@ def build_matrix(
 
 
 def _with_summaries(wide: pl.DataFrame, n: int) -> pl.DataFrame:
+    per_candidate = [c for c in wide.columns if c.startswith(PAIR)]
+    pairs = {c.rpartition("@")[0] for c in per_candidate}
+    wide = wide.with_columns(
+        pl.any_horizontal(
+            pl.col(c).fill_null(False) for c in per_candidate if c.rpartition("@")[0] == pair
+        ).alias(pair)
+        for pair in sorted(pairs)
+    ).drop(per_candidate)
     fails = [pl.col(f"f{i}").fill_null(True) for i in range(n)]
     text = [pl.col("input"), *(pl.col(f"o{i}") for i in range(n))]
     return wide.with_columns(
@@ -132,6 +148,7 @@ class Query:
         desc: Descending order.
         page: 1-based page number.
         per_page: Rows per page.
+        pair: With ``judge_metric``, one ``judge|metric`` pair only (see :func:`judge_pairs`).
     """
 
     filter: Filter = "all"
@@ -140,6 +157,7 @@ class Query:
     desc: bool = False
     page: int = 1
     per_page: int = 50
+    pair: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,7 +181,9 @@ FILTER_COLUMNS = {
 def run_query(matrix: pl.DataFrame, query: Query) -> Page:
     """Filter, search, sort and slice a matrix (everything server-side, nothing per row)."""
     frame = matrix
-    if query.filter in FILTER_COLUMNS:
+    if query.filter == "judge_metric" and PAIR + query.pair in frame.columns:
+        frame = frame.filter(pl.col(PAIR + query.pair))
+    elif query.filter in FILTER_COLUMNS:
         frame = frame.filter(pl.col(FILTER_COLUMNS[query.filter]))
     needle = query.q.strip().lower()
     if needle:
@@ -181,6 +201,15 @@ def run_query(matrix: pl.DataFrame, query: Query) -> Page:
     page = min(max(1, query.page), pages)
     rows = frame.slice((page - 1) * per_page, per_page).drop("_text").to_dicts()
     return Page(rows=rows, total=total, page=page, pages=pages)
+
+
+def judge_pairs(matrix: pl.DataFrame) -> dict[str, int]:
+    """``judge|metric -> items where they disagree`` for every pair the matrix compares."""
+    columns = [c for c in matrix.columns if c.startswith(PAIR)]
+    if not columns:
+        return {}
+    counts = matrix.select(pl.col(c).sum() for c in columns).row(0)
+    return {c.removeprefix(PAIR): int(n) for c, n in zip(columns, counts, strict=True)}
 
 
 def item_rows(frame: pl.DataFrame, item_id: str) -> list[dict[str, Any]]:

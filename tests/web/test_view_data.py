@@ -15,6 +15,7 @@ from llmlab_pipelines.web._view_data import (
     build_matrix,
     diff_ratio,
     diff_segments,
+    judge_pairs,
     metric_columns,
     run_query,
 )
@@ -172,3 +173,23 @@ def test_a_remote_file_system_reads_the_same(tmp_path: Path) -> None:
         here.item_scores(key, DATASET, "cap-000003")
     )
     memory.rm("/view-test", recursive=True)
+
+
+def test_judge_metric_pairs_count_and_filter_one_pair() -> None:
+    frame = pl.DataFrame(
+        {
+            "item_id": ["a", "b", "c"],
+            "repeat": [0, 0, 0],
+            "output": ["x", "y", "z"],
+            "grader": [1.0, 1.0, 0.0],  # the judge
+            "contains": [0.0, 1.0, 0.0],  # a metric: differs on a
+            "exact_match": [0.0, 0.0, 1.0],  # another: differs on a, b and c
+        }
+    )
+    matrix = build_matrix([frame], metric="contains", judge_cols={"grader"})
+    assert judge_pairs(matrix) == {"grader|contains": 1, "grader|exact_match": 3}
+    one = run_query(matrix, Query(filter="judge_metric", pair="grader|contains"))
+    assert [r["item_id"] for r in one.rows] == ["a"]
+    assert run_query(matrix, Query(filter="judge_metric")).total == 3
+    assert run_query(matrix, Query(filter="judge_metric", pair="nope|x")).total == 3
+    assert run_query(matrix, Query(filter="all", pair="grader|contains")).total == 3

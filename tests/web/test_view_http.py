@@ -120,3 +120,11 @@ def test_cli_parses_view_and_refuses_a_public_bind_without_a_token(
     assert cmd_view(public) == 2 and "token" in capsys.readouterr().err
     bad = build_parser().parse_args(["view", "--allow-origin", "evals.example.com"])
     assert cmd_view(bad) == 2 and "--allow-origin" in capsys.readouterr().err
+
+
+def test_judge_metric_pairs_are_links_that_keep_the_pair(artifacts: Path) -> None:
+    page = client(artifacts).get(MATRIX)
+    assert 'data-pair="grader|exact_match"' in page.text
+    assert "filter=judge_metric&amp;pair=grader%7Cexact_match" in page.text
+    chosen = client(artifacts).get(f"{MATRIX}?filter=judge_metric&pair=grader|exact_match")
+    assert '<input type="hidden" name="pair" value="grader|exact_match">' in chosen.text
