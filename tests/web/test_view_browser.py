@@ -97,6 +97,9 @@ def test_matrix_filter_item_and_diff_in_chromium(server: str, tmp_path: Path) ->
         expect(page).to_have_url(re.compile(r"filter=judge_metric"))
         total = int(page.locator("#total").inner_text().split()[0])
         assert 0 < total < N
+        page.locator('#pairs a[data-pair="grader|exact_match"]').click()
+        expect(page).to_have_url(re.compile(r"filter=judge_metric&pair=grader%7Cexact_match"))
+        expect(page.locator("#total")).to_contain_text(f"{total} matching")  # the only pair
         page.locator('input[name="q"]').fill("<script>")
         page.locator('input[name="q"]').press("Enter")
         expect(page).to_have_url(re.compile(r"q=%3Cscript%3E"))
