@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ._guard import Guard, GuardConfig
-from ._view_catalog import Catalog, View, dagster_link, mlflow_link
+from ._view_catalog import Catalog, View
 from ._view_data import (
     FILTER_COLUMNS,
     FILTERS,
@@ -44,6 +44,7 @@ from ._view_data import (
     metric_columns,
     run_query,
 )
+from ._view_links import dagster_link, mlflow_link
 
 LEADERBOARD_COLUMNS = (
     "rank", "tier", "candidate", "n", "missing", "mean", "ci_low", "ci_high", "diff",

@@ -9,7 +9,7 @@ import pytest
 from upath import UPath
 from view_sample import CANDIDATES, DATASET, write_artifacts
 
-from llmlab_pipelines.web._view_catalog import ALL, Catalog, dagster_link, label_of
+from llmlab_pipelines.web._view_catalog import ALL, Catalog, label_of
 from llmlab_pipelines.web._view_data import (
     Query,
     build_matrix,
@@ -19,6 +19,7 @@ from llmlab_pipelines.web._view_data import (
     metric_columns,
     run_query,
 )
+from llmlab_pipelines.web._view_links import dagster_link
 
 N = 500
 

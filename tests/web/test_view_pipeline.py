@@ -15,7 +15,7 @@ from llmlab_pipelines.runner import run_lab
 from llmlab_pipelines.settings import get_settings
 from llmlab_pipelines.testing import Simulator, SimulatorConfig
 from llmlab_pipelines.web import Guard, GuardConfig, ViewerConfig, create_app, open_catalog
-from llmlab_pipelines.web._view_data import Query, run_query
+from llmlab_pipelines.web._view_data import Query, judge_pairs, run_query
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -57,7 +57,10 @@ def test_a_judged_simulator_run_opens_in_the_viewer(
     failures = run_query(matrix, Query(filter="failures", per_page=N))
     assert any(r[f"f{plain}"] for r in failures.rows)  # the plain prompt gets some sums wrong
 
-    app = Guard(create_app(ViewerConfig(catalog)), GuardConfig("127.0.0.1", 8080))
+    assert {"correct|numeric_match", "panel|numeric_match"} <= set(judge_pairs(matrix))
+
+    config = ViewerConfig(catalog, tracking_uri=get_settings().mlflow_uri)
+    app = Guard(create_app(config), GuardConfig("127.0.0.1", 8080))
     web = TestClient(app, base_url="http://127.0.0.1:8080")
     base = f"/x/{view.experiment}/{view.dataset}"
     page = web.get(base)
@@ -69,4 +72,6 @@ def test_a_judged_simulator_run_opens_in_the_viewer(
     assert "Careful now." in item.text  # the careful candidate's rendered prompt
     assert "checked the number" in item.text  # the judge's reason
     assert "<th>numeric_match</th>" in item.text
+    assert item.text.count('">MLflow run</a>') == 2  # each candidate's run, found by its tag
+    assert "http://127.0.0.1:5000/#/experiments/" in item.text
     assert web.get(f"{base}/diff/{item_id}?a=0&b=1").status_code == 200
