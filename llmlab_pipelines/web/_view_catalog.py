@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 #: The view of every candidate found on a dataset, when no lab names experiments.
 ALL = "all"
+#: How long a listing of the artifact folders is reused.
+LIST_SECONDS = 5.0
 #: Dataset fields shown as an item's input, first present wins (else the whole record).
 INPUT_FIELDS = ("input", "question", "prompt", "text", "query")
 
@@ -55,6 +58,25 @@ def label_of(key: str) -> str:
     return re.sub(r"\.[0-9a-f]{8}(?=@)", "", key)
 
 
+def _experiment_views(lab: Lab, found: dict[str, list[str]]) -> list[View]:
+    """The lab's experiments, each with its candidates that have artifacts here."""
+    out = []
+    for name, config in sorted(lab.experiments.items()):
+        keys = set(found.get(config.dataset, []))
+        refs = tuple(CandidateRef(c.key, c.label) for c in lab.candidates(name) if c.key in keys)
+        if refs:
+            out.append(View(name, config.dataset, refs, config.metric, lab.baseline(name).label))
+    return out
+
+
+def _all_views(found: dict[str, list[str]]) -> list[View]:
+    """One view per dataset of every candidate found on it."""
+    return [
+        View(ALL, d, tuple(CandidateRef(k, label_of(k)) for k in keys))
+        for d, keys in sorted(found.items())
+    ]
+
+
 class Catalog:
     """The artifacts under ``root``, with an LRU cache of the frames read from them.
 
@@ -68,6 +90,7 @@ class Catalog:
         self.root, self.lab, self.cache_size = root, lab, cache_size
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._views: tuple[float, list[View]] | None = None
 
     def partitions(self, asset: str = "generations") -> dict[str, list[str]]:
         """``dataset -> candidate keys`` with a Parquet file of ``asset``."""
@@ -82,23 +105,18 @@ class Catalog:
         return found
 
     def views(self) -> list[View]:
-        """Every experiment x dataset with at least one candidate's artifacts."""
-        found = self.partitions()
-        if self.lab is None:
-            return [
-                View(ALL, d, tuple(CandidateRef(k, label_of(k)) for k in keys))
-                for d, keys in sorted(found.items())
-            ]
-        out = []
-        for name, config in sorted(self.lab.experiments.items()):
-            keys = set(found.get(config.dataset, []))
-            refs = tuple(
-                CandidateRef(c.key, c.label) for c in self.lab.candidates(name) if c.key in keys
-            )
-            if refs:
-                baseline = self.lab.baseline(name).label
-                out.append(View(name, config.dataset, refs, config.metric, baseline))
-        return out
+        """Every experiment x dataset with at least one candidate's artifacts (listed again
+        after :data:`LIST_SECONDS`, so a new run shows without a restart).
+
+        With a lab, its experiments; when none of them has artifacts here (the artifacts of
+        another lab), every candidate found, as without a lab.
+        """
+        now = time.monotonic()
+        if self._views is None or now - self._views[0] > LIST_SECONDS:
+            found = self.partitions()
+            views = _experiment_views(self.lab, found) if self.lab is not None else []
+            self._views = (now, views or _all_views(found))
+        return self._views[1]
 
     def view(self, experiment: str, dataset: str) -> View | None:
         """One view by its names, or None."""

@@ -194,3 +194,28 @@ def test_judge_metric_pairs_count_and_filter_one_pair() -> None:
     assert run_query(matrix, Query(filter="judge_metric")).total == 3
     assert run_query(matrix, Query(filter="judge_metric", pair="nope|x")).total == 3
     assert run_query(matrix, Query(filter="all", pair="grader|contains")).total == 3
+
+
+def test_a_lab_without_these_artifacts_shows_every_candidate_found(tmp_path: Path) -> None:
+    from llmlab_pipelines.lab import load_lab
+
+    sample = load_lab(Path(__file__).resolve().parents[2] / "lab", check_datasets=False)
+    catalog = Catalog(UPath(write_artifacts(tmp_path, 10)), sample)
+    assert [(v.experiment, v.dataset) for v in catalog.views()] == [(ALL, DATASET)]
+
+
+def test_new_partitions_show_after_the_listing_expires(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llmlab_pipelines.web._view_catalog as module
+
+    catalog = Catalog(UPath(write_artifacts(tmp_path, 10)))
+    assert len(catalog.views()[0].candidates) == 2
+    extra = tmp_path / "generations" / "third.0badcafe@sim"
+    extra.mkdir()
+    pl.read_parquet(next((tmp_path / "generations").glob("*/capitals.parquet"))).write_parquet(
+        extra / f"{DATASET}.parquet"
+    )
+    assert len(catalog.views()[0].candidates) == 2  # the listing of a moment ago
+    monkeypatch.setattr(module, "LIST_SECONDS", 0.0)
+    assert "third@sim" in [c.label for c in catalog.views()[0].candidates]
