@@ -42,6 +42,7 @@ from ._view_data import (
     judge_pairs,
     judge_verdicts,
     metric_columns,
+    neighbours,
     run_query,
 )
 from ._view_links import dagster_link, mlflow_link
@@ -181,10 +182,13 @@ class Explorer:
         candidates = [self._candidate(view, i, item_id) for i in range(len(view.candidates))]
         if not any(c["rows"] for c in candidates):
             return self.not_found(f"no item {item_id!r} in {view.dataset}")
+        previous, following = neighbours(self.catalog.matrix(view), item_id)
         return self.render(
             "item.html",
             view=view,
             item_id=item_id,
+            previous=previous,
+            following=following,
             record=self.catalog.record(view.dataset, item_id),
             candidates=candidates,
         )

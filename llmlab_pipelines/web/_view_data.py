@@ -212,6 +212,16 @@ def judge_pairs(matrix: pl.DataFrame) -> dict[str, int]:
     return {c.removeprefix(PAIR): int(n) for c, n in zip(columns, counts, strict=True)}
 
 
+def neighbours(matrix: pl.DataFrame, item_id: str) -> tuple[str | None, str | None]:
+    """The items before and after ``item_id`` in the matrix's order (binary search)."""
+    ids = matrix.get_column("item_id")
+    if ids.len() == 0:
+        return None, None
+    left = int(ids.search_sorted(item_id, side="left"))
+    right = int(ids.search_sorted(item_id, side="right"))
+    return (ids[left - 1] if left > 0 else None), (ids[right] if right < ids.len() else None)
+
+
 def item_rows(frame: pl.DataFrame, item_id: str) -> list[dict[str, Any]]:
     """A frame's rows for one item, by repeat."""
     if "item_id" not in frame.columns:

@@ -65,9 +65,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def shoot(page: object, tmp_path: Path, name: str) -> None:
+def shoot(page: object, tmp_path: Path, name: str, *, full: bool = False) -> None:
     target = tmp_path / name
-    page.screenshot(path=str(target), full_page=False)  # type: ignore[attr-defined]
+    page.screenshot(path=str(target), full_page=full)  # type: ignore[attr-defined]
     assert target.stat().st_size > 10_000
     folder = os.environ.get("LLMLAB_VIEW_SCREENSHOTS")
     if folder:
@@ -113,7 +113,7 @@ def test_matrix_filter_item_and_diff_in_chromium(server: str, tmp_path: Path) ->
         expect(page.locator("table.verdicts").first).to_contain_text("The answer names")
         expect(page.locator("pre.prompt").first).to_contain_text("capital of Country 7")
         assert page.title() != "owned"
-        shoot(page, tmp_path, "view-item.png")
+        shoot(page, tmp_path, "view-item.png", full=True)
 
         page.locator("form.diff-form button").click()
         expect(page).to_have_url(re.compile(r"/diff/cap-000007\?a=0&b=1"))

@@ -17,6 +17,7 @@ from llmlab_pipelines.web._view_data import (
     diff_segments,
     judge_pairs,
     metric_columns,
+    neighbours,
     run_query,
 )
 from llmlab_pipelines.web._view_links import dagster_link
@@ -219,3 +220,10 @@ def test_new_partitions_show_after_the_listing_expires(
     assert len(catalog.views()[0].candidates) == 2  # the listing of a moment ago
     monkeypatch.setattr(module, "LIST_SECONDS", 0.0)
     assert "third@sim" in [c.label for c in catalog.views()[0].candidates]
+
+
+def test_neighbours_in_item_order(matrix: pl.DataFrame) -> None:
+    assert neighbours(matrix, "cap-000000") == (None, "cap-000001")
+    assert neighbours(matrix, "cap-000250") == ("cap-000249", "cap-000251")
+    assert neighbours(matrix, f"cap-{N - 1:06d}") == (f"cap-{N - 2:06d}", None)
+    assert neighbours(matrix.head(0), "x") == (None, None)

@@ -74,6 +74,8 @@ def test_item_page_shows_prompt_metrics_verdict_reason_and_costs(artifacts: Path
     for field in ("exact_match", "grader", "prompt_tokens", "latency_s", "cost_usd", "attempts"):
         assert f"<th>{field}</th>" in text, field
     assert "assets/judge_scores?view=partitions" in text
+    assert f'rel="next" href="{MATRIX}/item/cap-000043"' in text
+    assert f'rel="prev" href="{MATRIX}/item/cap-000041"' in text
 
 
 def test_item_page_shows_the_error(artifacts: Path) -> None:
