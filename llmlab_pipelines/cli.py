@@ -1,4 +1,4 @@
-"""The ``llmlab`` command: init, validate, run, gate, ui."""
+"""The ``llmlab`` command: init, validate, run, gate, ui, view."""
 
 from __future__ import annotations
 
@@ -340,6 +340,29 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return serve_dagster_ui(config, echo=lambda line: print(line, flush=True))
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    """Serve the results explorer (items x candidates, item pages, diffs) over the artifacts."""
+    from .web import GuardConfig, ViewerConfig, is_loopback, open_catalog, serve_viewer
+
+    token = args.token or os.environ.get("LLMLAB_UI_TOKEN") or None
+    if token is None and not is_loopback(args.host):
+        print(
+            f"error: --host {args.host} shows prompts and outputs beyond this machine: set a "
+            "token (LLMLAB_UI_TOKEN or --token), or keep 127.0.0.1 behind a reverse proxy",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        guard = GuardConfig(args.host, args.port, token, tuple(args.allow_origin or ()))
+    except ValueError as err:
+        print(f"error: --allow-origin: {err}", file=sys.stderr)
+        return 2
+    settings, echo = get_settings(), lambda line: print(line, flush=True)
+    catalog = open_catalog(args.artifacts or settings.artifacts, str(_lab_dir(args.lab)), echo)
+    config = ViewerConfig(catalog, args.dagster_url, args.mlflow_url, settings.mlflow_uri)
+    return serve_viewer(guard, config, echo=echo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     parser = argparse.ArgumentParser(prog="llmlab", description=__doc__)
@@ -353,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("gate", cmd_gate, "run an experiment's regression gate; exit 1 on a regression"),
         ("optimize", cmd_optimize, "propose, test and confirm a better prompt"),
         ("ui", cmd_ui, "open the Dagster UI on this project"),
+        ("view", cmd_view, "explore results: items x candidates, item pages, diffs"),
     ):
         command = sub.add_parser(name, help=text)
         command.add_argument("--lab", help="lab folder (default: LLMLAB_LAB or ./lab)")
@@ -394,7 +418,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="another address browsers use, with its scheme, e.g. a reverse proxy's "
         "https://evals.example.com (repeatable)",
     )
+    _view_arguments(sub.choices["view"])
     return parser
+
+
+def _view_arguments(view: argparse.ArgumentParser) -> None:
+    view.add_argument("--artifacts", help="folder or s3:// URL (default: LLMLAB_ARTIFACTS)")
+    view.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    view.add_argument("--port", type=int, default=8080)
+    view.add_argument("--token", help="require this token, as for `llmlab ui`")
+    view.add_argument("--allow-origin", action="append", metavar="URL", help="as for `llmlab ui`")
+    view.add_argument("--dagster-url", default="http://127.0.0.1:3000", help="Dagster UI (links)")
+    view.add_argument("--mlflow-url", default="http://127.0.0.1:5000", help="MLflow UI (links)")
 
 
 def main(argv: list[str] | None = None) -> int:
