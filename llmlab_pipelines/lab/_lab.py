@@ -24,6 +24,7 @@ from ._candidates import (
 from ._datasets import DATASET_SUFFIXES, Dataset
 from ._errors import IssueCollector, LabError, shorten, shown, shown_names
 from ._judges import JudgeConfig
+from ._metric_entries import resolve_metric_entry
 from ._schema import BudgetsConfig, ExperimentConfig, GenerationParams, ModelConfig, check_name
 from ._templates import Prompt, inside, load_prompt, make_environment
 from ._yaml import KeyPath, dotted, line_of, load_yaml
@@ -52,12 +53,13 @@ class Lab:
     judge_templates: dict[str, Prompt] = field(default_factory=dict)
     user_metrics: dict[str, Metric] = field(default_factory=dict)
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
+    configured_metrics: dict[str, Metric] = field(default_factory=dict)
     _candidates: dict[str, list[Candidate]] = field(default_factory=dict, repr=False)
 
     @property
     def metrics(self) -> dict[str, Metric]:
-        """Built-in metrics and the lab's own (``metrics/*.py``)."""
-        return {**METRICS, **self.user_metrics}
+        """Built-in metrics, the lab's own (``metrics/*.py``) and entries with options."""
+        return {**METRICS, **self.user_metrics, **self.configured_metrics}
 
     def judge_columns(self, name: str) -> dict[str, str]:
         """``dimension -> metric column`` a judge (or panel) adds to the scores."""
@@ -612,7 +614,10 @@ def _check_experiment(
                 add((kind, index), unknown(kind.rstrip("s"), item, known))
     known_metrics = lab.experiment_metrics(name)
     for index, metric in enumerate(config.metrics):
-        if metric not in known_metrics:
+        if metric in config.metric_options:
+            if (problem := resolve_metric_entry(lab, name, metric)) is not None:
+                add(("metrics", index), problem)
+        elif metric not in known_metrics:
             hint = "" if config.judges else " (a judge's score needs the judge under `judges:`)"
             add(("metrics", index), unknown("metric", metric, known_metrics) + hint)
     if config.primary_metric and config.primary_metric not in config.metrics:
