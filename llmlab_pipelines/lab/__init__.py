@@ -8,6 +8,7 @@ from ._errors import LabError, LabIssue
 from ._lab import Lab, PartitionPlan, load_lab
 from ._schema import ExperimentConfig, GenerationParams, ModelConfig
 from ._templates import Prompt, TemplateRenderError
+from ._warnings import lab_warnings
 
 __all__ = [
     "Candidate",
@@ -21,5 +22,6 @@ __all__ = [
     "PartitionPlan",
     "Prompt",
     "TemplateRenderError",
+    "lab_warnings",
     "load_lab",
 ]
