@@ -3,13 +3,14 @@ and mapped by an optional sidecar (``datasets/<name>.yaml``: ids, ``expected``, 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._errors import IssueCollector, LabError, shown, shown_names
 from ._formats import DATASET_SUFFIXES, csv_header, read_rows
-from ._sidecar import Sidecar, load_sidecar, missing_id_hint
+from ._sidecar import Sidecar, load_sidecar, missing_id_hint, sidecar_path
 
 MAX_DATASET_BYTES = 512 * 1024 * 1024
 MAX_ISSUES_PER_FILE = 20
@@ -51,6 +52,14 @@ class Dataset:
         for record in self.records:
             seen.update(dict.fromkeys(record))
         return list(seen)
+
+    def digest(self) -> str:
+        """A hash of what the records are made of: the data file and its sidecar, if any."""
+        digest = hashlib.sha256(self.path.read_bytes())
+        sidecar = sidecar_path(self.path)
+        if sidecar is not None:
+            digest.update(b"\0sidecar\0" + sidecar.read_bytes())
+        return digest.hexdigest()
 
     def line_of(self, item_id: str) -> int | None:
         """The line (JSONL/CSV) where an item is defined."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -183,3 +184,13 @@ def test_a_missing_renamed_field_is_reported(tmp_path: Path) -> None:
     text = problems(dataset(tmp_path, "g.jsonl", jsonl(GSM8K), "id: line\nfields: {q: input}\n"))
     assert "lab/datasets/g.yaml:2: fields.q: the record on line 1 of" in text
     assert "has no 'q' (fields: question, answer)" in text
+
+
+def test_the_digest_covers_the_sidecar(tmp_path: Path) -> None:
+    data = dataset(tmp_path, "gsm.jsonl", jsonl(GSM8K))
+    plain = hashlib.sha256(data.path.read_bytes()).hexdigest()
+    assert data.digest() == plain  # a lab without sidecars keeps its fingerprints
+    (tmp_path / "gsm.yaml").write_text("id: line\n")
+    with_sidecar = data.digest()
+    (tmp_path / "gsm.yaml").write_text("id: line\nlimit: 1\n")
+    assert len({data.digest(), with_sidecar, plain}) == 3
