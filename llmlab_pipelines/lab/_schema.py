@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..metrics import MetricOptionError, entry_parts
+from ..metrics import MetricOptionError, check_columns, entry_parts
 from ..secrets import KEY_SHAPES, looks_like_key, remember, watch_env
 from ._errors import shown, shown_names
 
@@ -288,8 +288,7 @@ class OptimizeConfig(BaseModel):
 
 
 def _metric_column(entry: Any) -> Any:
-    """The score column of a ``metrics:`` entry: its name, or its ``name:`` option."""
-    try:
+    try:  # the score column of an entry: its name, or its `name:` option
         return entry_parts(entry)[0]
     except MetricOptionError as exc:
         raise ValueError(str(exc)) from None
@@ -360,20 +359,10 @@ class ExperimentConfig(BaseModel):
     @field_validator("metrics", mode="before")
     @classmethod
     def _columns_once(cls, entries: Any) -> Any:
-        if isinstance(entries, list):
-            columns = []
-            for entry in entries:
-                try:
-                    columns.append((entry_parts(entry)[0], not isinstance(entry, str)))
-                except MetricOptionError:
-                    continue  # reported at its index
-            names = [c for c, _ in columns]
-            for column, with_options in columns:
-                if with_options and names.count(column) > 1:
-                    raise ValueError(
-                        f"{column!r} appears twice; give the one with options a `name:` "
-                        f"({{{column}: {{extract: last, name: {column}_last}}}})"
-                    )
+        try:
+            check_columns(entries)
+        except MetricOptionError as exc:
+            raise ValueError(str(exc)) from None
         return entries
 
     @model_validator(mode="after")

@@ -27,7 +27,13 @@ from ._builtin import (
 )
 from ._choice import multiple_choice
 from ._extract import final_answer, numbers
-from ._options import EXTRACTING, MetricOptionError, configure_metric, entry_parts
+from ._options import (
+    EXTRACTING,
+    MetricOptionError,
+    check_columns,
+    configure_metric,
+    entry_parts,
+)
 from ._registry import METRICS, Metric, MetricFn, any_of
 from ._score import MetricError, score_frame
 
@@ -194,6 +200,7 @@ __all__ = [
     "MetricOptionError",
     "MetricTimeout",
     "any_of",
+    "check_columns",
     "configure_metric",
     "contains",
     "entry_parts",

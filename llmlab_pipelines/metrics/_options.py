@@ -47,9 +47,30 @@ def entry_parts(entry: Any) -> tuple[str, str, dict[str, Any]]:
     raise MetricOptionError(ENTRY_SHAPE)
 
 
-def configure_metric(
-    column: str, metric: Metric, options: Mapping[str, Any]
-) -> Metric:
+def check_columns(entries: Any) -> None:
+    """Refuse an entry with options whose column another entry of the list also uses.
+
+    Raises:
+        MetricOptionError: naming the column and how to give the entry its own.
+    """
+    if not isinstance(entries, list):
+        return
+    columns = []
+    for entry in entries:
+        try:
+            columns.append((entry_parts(entry)[0], not isinstance(entry, str)))
+        except MetricOptionError:
+            continue  # reported at its own index
+    names = [column for column, _ in columns]
+    for column, with_options in columns:
+        if with_options and names.count(column) > 1:
+            raise MetricOptionError(
+                f"{column!r} appears twice; give the one with options a `name:` "
+                f"({{{column}: {{extract: last, name: {column}_last}}}})"
+            )
+
+
+def configure_metric(column: str, metric: Metric, options: Mapping[str, Any]) -> Metric:
     """``metric`` set up with an entry's options, scoring into ``column``.
 
     Raises:
@@ -84,7 +105,11 @@ class Extracting:
 
     def __init__(self, fn: MetricFn, extract: Extractor, kind: str) -> None:
         self.fn, self.extract, self.kind = fn, extract, kind
-        self.__name__ = f"{getattr(fn, '__name__', 'metric')}[extract={kind}]"
+        # a stable name with the option: what a fingerprint of the metric reads
+        self.__name__ = self.__qualname__ = f"{getattr(fn, '__name__', 'metric')}[extract={kind}]"
+
+    def __repr__(self) -> str:
+        return self.__qualname__
 
     def __call__(self, output: str, expected: Any, record: dict[str, Any]) -> float:
         answer = self.extract(output)

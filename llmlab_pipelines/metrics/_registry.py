@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,13 +50,12 @@ class Metric:
 def any_of(fn: MetricFn) -> MetricFn:
     """``fn``, scoring a list of expected answers (SQuAD's ``answers.text``) by the best one."""
 
+    @functools.wraps(fn)  # its source and name stay the metric's (fingerprints read them)
     def scored(output: str, expected: Any, record: dict[str, Any]) -> float:
         if isinstance(expected, (list, tuple)):
             return max((float(fn(output, e, record)) for e in expected), default=0.0)
         return fn(output, expected, record)
 
-    scored.__name__ = scored.__qualname__ = getattr(fn, "__name__", "metric")
-    scored.__doc__ = fn.__doc__
     return scored
 
 
