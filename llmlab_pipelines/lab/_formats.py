@@ -95,6 +95,14 @@ def _json_rows(path: Path, display: str, issues: IssueCollector) -> Rows:
         issues.add(display, f"not UTF-8 text ({exc.reason})")
         return
     if not text.lstrip().startswith("["):
+        if _one_object(text):
+            issues.add(
+                display,
+                "the file is one JSON object, not records: give a JSON array of objects or "
+                "JSON Lines (one object per line)",
+                line=1,
+            )
+            return
         yield from _jsonl_rows(path, display, issues)
         return
     try:
@@ -112,6 +120,16 @@ def _json_rows(path: Path, display: str, issues: IssueCollector) -> Rows:
             )
             continue
         yield index, value
+
+
+def _one_object(text: str) -> bool:
+    """True for a pretty-printed object over several lines (``{"data": [...]}``)."""
+    if len([line for line in text.splitlines() if line.strip()]) < 2:
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _jsonl_rows(path: Path, display: str, issues: IssueCollector) -> Rows:

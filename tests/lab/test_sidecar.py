@@ -104,6 +104,11 @@ def test_a_json_array_and_a_tsv_load(tmp_path: Path) -> None:
     assert tsv == [{"id": "a", "q": "x, with a comma"}]
 
 
+def test_a_json_file_holding_one_object_is_refused_with_the_formats(tmp_path: Path) -> None:
+    text = problems(dataset(tmp_path, "squad.json", json.dumps({"data": [{"a": 1}]}, indent=2)))
+    assert "lab/datasets/squad.json:1: the file is one JSON object, not records" in text
+
+
 def test_a_semicolon_csv_with_a_bom_and_no_id_loads_through_a_sidecar(tmp_path: Path) -> None:
     data = "\ufeffFrage;Antwort\nHauptstadt von Frankreich?;Paris\nHauptstadt von Spanien?;Madrid\n"
     sidecar = "id: line\nfields: {Frage: question}\nexpected: Antwort\n"
