@@ -35,8 +35,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Validate a lab, listing every problem."""
-    from .lab import LabError, load_lab
+    """Validate a lab, listing every problem; then the warnings, which never fail it."""
+    from .lab import LabError, lab_warnings, load_lab
 
     try:
         lab = load_lab(_lab_dir(args.lab))
@@ -49,6 +49,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{len(lab.datasets)} datasets, {len(lab.experiments)} experiments, "
         f"{n_candidates} candidates" + (f", {len(lab.judges)} judges" if lab.judges else "")
     )
+    for warning in lab_warnings(lab):
+        print(f"warning: {warning}")
     return 0
 
 

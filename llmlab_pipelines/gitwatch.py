@@ -35,7 +35,7 @@ def snapshot(lab: Lab) -> Snapshot:
     return Snapshot(
         fingerprints(lab),
         {p.candidate.key: run_tags(lab, p.candidate.model) for p in lab.plans()},
-        {n: hashlib.sha256(d.path.read_bytes()).hexdigest() for n, d in lab.datasets.items()},
+        {n: d.digest() for n, d in lab.datasets.items()},
     )
 
 
@@ -53,7 +53,7 @@ def snapshot_at(repo: Path, sha: str, subdir: str) -> Snapshot:
 
 def fingerprints(lab: Lab) -> dict[tuple[str, str], str]:
     """``(candidate key, dataset) -> hash`` of everything that partition's generations read."""
-    data = {n: hashlib.sha256(d.path.read_bytes()).hexdigest() for n, d in lab.datasets.items()}
+    data = {n: d.digest() for n, d in lab.datasets.items()}
     out = {}
     for plan in lab.plans():
         blob = json.dumps(

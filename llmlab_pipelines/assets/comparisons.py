@@ -5,6 +5,7 @@
 import dagster as dg
 import pandas as pd
 
+from ..lab import Lab
 from ..partitions import by_dataset, dataset_partitions
 from ..report import MissingScoresError, experiment_scores, markdown_table, tables_by_candidate
 from ..resources import LabResource
@@ -37,29 +38,22 @@ def comparisons(
     the_lab = lab.load()
     dataset = context.partition_key
     tables = tables_by_candidate(scores, set(the_lab.all_candidates()))
-    frames = []
+    frames, compared, failed = [], 0, []
     for name in the_lab.experiments_for(dataset):
-        config = the_lab.experiment(name)
         try:
-            long = experiment_scores(the_lab, name, tables, dataset)
+            frames += experiment_comparisons(the_lab, name, tables, dataset)
+            compared += 1
         except MissingScoresError as exc:
             context.log.warning(f"skipped: {exc}")
-            continue
-        try:
-            for metric in config.metrics:
-                result = compare(
-                    long,
-                    metric=metric,
-                    baseline=the_lab.baseline(name).label,
-                    family="all_pairs",
-                    alpha=config.alpha,
-                )
-                frames.append(result.assign(experiment=name, metric=metric))
-        except StatsError as exc:
-            raise dg.Failure(description=f"experiment {name!r} on {dataset!r}: {exc}") from None
-    if not frames:
-        raise dg.Failure(description=f"dataset {dataset!r}: no experiment has all its scores yet")
-    frame = pd.concat(frames, ignore_index=True)[COLUMNS]
+        except StatsError as exc:  # this experiment only: the others on the dataset go on
+            failed.append(f"experiment {name!r} on {dataset!r}: {exc}")
+            context.log.error(failed[-1])
+    if not compared:
+        why = "; ".join(failed) or f"dataset {dataset!r}: no experiment has all its scores yet"
+        raise dg.Failure(description=why)
+    frame = pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(
+        columns=COLUMNS
+    )
     skipped = frame[frame["note"] != ""]
     for row in skipped.itertuples(index=False):
         context.log.warning(f"experiment {row.experiment!r}, metric {row.metric!r}: {row.note}")
@@ -69,6 +63,29 @@ def comparisons(
             "dagster/row_count": len(frame),
             "significant": int(frame["significant"].sum()),
             "skipped_pairs": len(skipped),
+            "failed_experiments": len(failed),
             "table": dg.MetadataValue.md(markdown_table(frame.drop(columns=["test"]))),
         },
     )
+
+
+def experiment_comparisons(
+    the_lab: Lab, name: str, tables: dict[str, pd.DataFrame], dataset: str
+) -> list[pd.DataFrame]:
+    """One experiment's comparisons, one frame per metric; none for a single candidate (its
+    leaderboard shows means and intervals only).
+
+    Raises:
+        MissingScoresError: a candidate's scores are not there yet.
+        StatsError: the statistics can't compare these scores.
+    """
+    config = the_lab.experiment(name)
+    long = experiment_scores(the_lab, name, tables, dataset)
+    if len(the_lab.candidates(name)) < 2:
+        return []
+    baseline = the_lab.baseline(name).label
+    return [
+        compare(long, metric=metric, baseline=baseline, family="all_pairs", alpha=config.alpha)
+        .assign(experiment=name, metric=metric)
+        for metric in config.metrics
+    ]

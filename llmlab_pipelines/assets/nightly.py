@@ -96,7 +96,7 @@ def nightly_scores(
                 context.log.warning(f"partial: {name}/{cand.label}: {wallet.stopped_by}")
             generated = pd.DataFrame([r.row() for r in results])
             try:
-                scored = score_frame(generated, records, [config.metric])
+                scored = score_frame(generated, records, [config.metric], the_lab.metrics)
             except MetricError as exc:
                 raise dg.Failure(description=str(exc)) from None
             frames.append(

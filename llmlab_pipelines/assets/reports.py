@@ -19,6 +19,7 @@ from ..report import (
     tables_by_candidate,
 )
 from ..resources import ArtifactStore, LabResource, MLflowTracking
+from ..stats import StatsError
 from ._automation import ANALYSIS_CONDITION
 from ._report import ExperimentReport, log_to_mlflow
 
@@ -57,7 +58,8 @@ def leaderboard(
     the_lab = lab.load()
     dataset = context.partition_key
     tables = tables_by_candidate(scores, set(the_lab.all_candidates()))
-    boards, metadata, gates = [], {}, []
+    boards, gates = [], []
+    metadata: dict[str, dg.RawMetadataValue] = {}
     for name in the_lab.experiments_for(dataset):
         config, baseline = the_lab.experiment(name), the_lab.baseline(name).label
         try:
@@ -68,9 +70,13 @@ def leaderboard(
         rows = comparisons[
             (comparisons["experiment"] == name) & (comparisons["metric"] == config.metric)
         ]
-        board = build_leaderboard(
-            long, rows, metric=config.metric, baseline=baseline, alpha=config.alpha
-        )
+        try:
+            board = build_leaderboard(
+                long, rows, metric=config.metric, baseline=baseline, alpha=config.alpha
+            )
+        except StatsError as exc:  # e.g. its comparisons failed: the others still report
+            context.log.error(f"experiment {name!r} on {dataset!r}: no leaderboard: {exc}")
+            continue
         binary = the_lab.experiment_metrics(name).get(config.metric, False)
         report = ExperimentReport(
             name, dataset, config, baseline, board, long, comparisons, binary=binary

@@ -9,6 +9,7 @@ from ._lab import Lab, PartitionPlan
 from ._load import load_lab
 from ._schema import ExperimentConfig, GenerationParams, ModelConfig
 from ._templates import Prompt, TemplateRenderError
+from ._warnings import lab_warnings
 
 __all__ = [
     "Candidate",
@@ -22,5 +23,6 @@ __all__ = [
     "PartitionPlan",
     "Prompt",
     "TemplateRenderError",
+    "lab_warnings",
     "load_lab",
 ]

@@ -1,22 +1,24 @@
-"""Datasets: JSONL, CSV or Parquet files of records with an ``id``."""
+"""Datasets: JSONL, JSON, CSV/TSV or Parquet files of records with an ``id``, read as published
+and mapped by an optional sidecar (``datasets/<name>.yaml``: ids, ``expected``, renames)."""
 
 from __future__ import annotations
 
-import csv
-import json
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import IssueCollector, LabError, shown
+from ._errors import IssueCollector, LabError, shown, shown_names
+from ._formats import DATASET_SUFFIXES, csv_header, read_rows
+from ._sidecar import Sidecar, load_sidecar, missing_id_hint, sidecar_path
 
-DATASET_SUFFIXES = (".jsonl", ".csv", ".parquet")
 MAX_DATASET_BYTES = 512 * 1024 * 1024
 MAX_ISSUES_PER_FILE = 20
 RESERVED_FIELDS = frozenset({"id", "expected"})
 #: Names templates give to something else: ``{{ item }}`` is the whole record.
 FORBIDDEN_FIELDS = frozenset({"item"})
-CSV_DELIMITERS = ",;\t|"
+
+__all__ = ["DATASET_SUFFIXES", "Dataset", "read_records"]
 
 
 @dataclass
@@ -39,7 +41,8 @@ class Dataset:
     def records(self) -> list[dict[str, Any]]:
         """Every record, with ``id`` as a string. Raises LabError on a bad file."""
         if self._records is None:
-            self._records, self._lines = read_records(self.path, self.display)
+            sidecar = load_sidecar(self.path, self.display)
+            self._records, self._lines = read_records(self.path, self.display, sidecar)
         return self._records
 
     @property
@@ -50,14 +53,24 @@ class Dataset:
             seen.update(dict.fromkeys(record))
         return list(seen)
 
+    def digest(self) -> str:
+        """A hash of what the records are made of: the data file and its sidecar, if any."""
+        digest = hashlib.sha256(self.path.read_bytes())
+        sidecar = sidecar_path(self.path)
+        if sidecar is not None:
+            digest.update(b"\0sidecar\0" + sidecar.read_bytes())
+        return digest.hexdigest()
+
     def line_of(self, item_id: str) -> int | None:
         """The line (JSONL/CSV) where an item is defined."""
         _ = self.records
         return self._lines.get(item_id)
 
 
-def read_records(path: Path, display: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Read and check a dataset file.
+def read_records(
+    path: Path, display: str, sidecar: Sidecar | None = None
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Read and check a dataset file, mapped by its sidecar when it has one.
 
     Returns:
         The records and a map from item id to line.
@@ -72,7 +85,14 @@ def read_records(path: Path, display: str) -> tuple[list[dict[str, Any]], dict[s
             f"dataset is {size / 2**20:,.0f} MiB; the limit is {MAX_DATASET_BYTES >> 20} MiB",
         )
     issues = IssueCollector()
-    rows = list(_read_rows(path, display, issues))
+    rows = list(read_rows(path, display, issues))
+    if sidecar is not None:
+        rows = list(sidecar.apply(rows, issues))
+    if (sidecar is None or sidecar.spec.id is None) and _no_ids(path, rows, display, issues):
+        issues.raise_if_any()
+    id_field = "'id'"
+    if sidecar is not None and sidecar.spec.id not in (None, "line", "hash"):
+        id_field = f"{shown(sidecar.spec.id)} (the id field {sidecar.display} names)"
     records: list[dict[str, Any]] = []
     lines: dict[str, int] = {}
     forbidden: set[str] = set()
@@ -85,7 +105,7 @@ def read_records(path: Path, display: str) -> tuple[list[dict[str, Any]], dict[s
                 "record; rename the field",
                 line=line,
             )
-        record = _check_record(row, line, display, issues, lines)
+        record = _check_record(row, line, display, issues, lines, id_field)
         if record is not None:
             records.append(record)
         if len(issues.issues) >= MAX_ISSUES_PER_FILE:
@@ -97,92 +117,35 @@ def read_records(path: Path, display: str) -> tuple[list[dict[str, Any]], dict[s
     return records, lines
 
 
-def _read_rows(path: Path, display: str, issues: IssueCollector):  # type: ignore[no-untyped-def]
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        yield from _jsonl_rows(path, display, issues)
-    elif suffix == ".csv":
-        yield from _csv_rows(path, display, issues)
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(path)
-        except Exception as exc:
-            issues.add(display, f"unreadable Parquet file: {exc}")
-            return
-        for index, row in enumerate(table.to_pylist()):
-            yield index + 1, row
+def _no_ids(
+    path: Path, rows: list[tuple[int, dict[str, Any]]], display: str, issues: IssueCollector
+) -> bool:
+    """One problem, naming the sidecar fix, when no record has an ``id`` (not one per line)."""
+    if not rows or any("id" in row for _, row in rows):
+        return False
+    hint = missing_id_hint(display)
+    if path.suffix.lower() in (".csv", ".tsv"):
+        found = ", ".join(shown(n) for n in csv_header(path)[:10])
+        issues.add(display, f"the header has no 'id' column (columns: {found}); {hint}", line=1)
     else:
+        fields = shown_names(dict.fromkeys(k for _, row in rows[:20] for k in row))
         issues.add(
-            display, f"unsupported dataset format (use one of {', '.join(DATASET_SUFFIXES)})"
+            display, f"no record has an 'id' (fields: {fields}); {hint}", line=rows[0][0]
         )
-
-
-def _csv_rows(path: Path, display: str, issues: IssueCollector):  # type: ignore[no-untyped-def]
-    """Rows of a CSV file; a BOM (Excel's UTF-8) is dropped, the delimiter sniffed from
-    ``, ; tab |`` in the header line."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            header = fh.readline()
-            fh.seek(0)
-            delimiter = _delimiter(header)
-            reader = csv.DictReader(fh, delimiter=delimiter)
-            if reader.fieldnames and "id" not in reader.fieldnames:
-                found = ", ".join(shown(n) for n in reader.fieldnames[:10])
-                issues.add(display, f"the header has no 'id' column (columns: {found})", line=1)
-                return
-            for row in reader:
-                yield reader.line_num, {k: v for k, v in row.items() if k is not None}
-    except UnicodeDecodeError as exc:
-        issues.add(display, f"not UTF-8 text ({exc.reason})")
-    except csv.Error as exc:
-        issues.add(display, f"unreadable CSV: {exc}")
-
-
-def _delimiter(header: str) -> str:
-    """The delimiter the header line uses most (a comma when it has none of them)."""
-    counts = {d: header.count(d) for d in CSV_DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows (write null or a string)")
-
-
-def _jsonl_rows(path: Path, display: str, issues: IssueCollector):  # type: ignore[no-untyped-def]
-    with path.open(encoding="utf-8", errors="strict") as fh:
-        try:
-            for number, text in enumerate(fh, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    value = json.loads(text, parse_constant=_no_constant)
-                except json.JSONDecodeError as exc:
-                    issues.add(
-                        display, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
-                    )
-                    continue
-                except ValueError as exc:  # NaN, Infinity, -Infinity
-                    issues.add(display, f"invalid JSON: {exc}", line=number)
-                    continue
-                if not isinstance(value, dict):
-                    issues.add(
-                        display, f"expected a JSON object, got {type(value).__name__}", line=number
-                    )
-                    continue
-                yield number, value
-        except UnicodeDecodeError as exc:
-            issues.add(display, f"not UTF-8 text ({exc.reason})")
+    return True
 
 
 def _check_record(
-    row: dict[str, Any], line: int, display: str, issues: IssueCollector, lines: dict[str, int]
+    row: dict[str, Any],
+    line: int,
+    display: str,
+    issues: IssueCollector,
+    lines: dict[str, int],
+    id_field: str = "'id'",
 ) -> dict[str, Any] | None:
     raw_id = row.get("id")
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
-        issues.add(display, "record has no 'id'", line=line)
+        issues.add(display, f"record has no {id_field}", line=line)
         return None
     if isinstance(raw_id, (dict, list, float)):
         issues.add(display, f"'id' must be a string or integer, got {shown(raw_id)}", line=line)

@@ -39,12 +39,13 @@ class Lab:
     judge_templates: dict[str, Prompt] = field(default_factory=dict)
     user_metrics: dict[str, Metric] = field(default_factory=dict)
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
+    configured_metrics: dict[str, Metric] = field(default_factory=dict)
     _candidates: dict[str, list[Candidate]] = field(default_factory=dict, repr=False)
 
     @property
     def metrics(self) -> dict[str, Metric]:
-        """Built-in metrics and the lab's own (``metrics/*.py``)."""
-        return {**METRICS, **self.user_metrics}
+        """Built-in metrics, the lab's own (``metrics/*.py``) and entries with options."""
+        return {**METRICS, **self.user_metrics, **self.configured_metrics}
 
     def judge_columns(self, name: str) -> dict[str, str]:
         """``dimension -> metric column`` a judge (or panel) adds to the scores."""

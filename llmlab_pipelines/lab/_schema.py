@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
+from ..metrics import MetricOptionError, check_columns, entry_parts
 from ..secrets import KEY_SHAPES, looks_like_key, remember, watch_env
 from ._errors import shown, shown_names
 
@@ -277,6 +287,16 @@ class OptimizeConfig(BaseModel):
     write_back: bool = Field(default=True, description="Write a confirmed winner into prompts/")
 
 
+def _metric_column(entry: Any) -> Any:
+    try:  # the score column of an entry: its name, or its `name:` option
+        return entry_parts(entry)[0]
+    except MetricOptionError as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: one entry of ``metrics:``: ``exact_match`` or ``{numeric_match: {extract: last}}``
+MetricEntry = Annotated[str, BeforeValidator(_metric_column)]
+
 #: the most candidates an experiment may have unless it sets ``max_candidates``
 DEFAULT_MAX_CANDIDATES = 64
 
@@ -297,7 +317,7 @@ class ExperimentConfig(BaseModel):
         ge=1,
         description="The most candidates (prompts x models x grid points) it may start",
     )
-    metrics: list[str] = Field(default_factory=lambda: ["exact_match"], min_length=1)
+    metrics: list[MetricEntry] = Field(default_factory=lambda: ["exact_match"], min_length=1)
     primary_metric: str | None = None
     baseline: str | None = None
     repeats: int = Field(default=1, ge=1, le=100)
@@ -317,6 +337,33 @@ class ExperimentConfig(BaseModel):
     )
     adaptive: AdaptiveConfig = Field(default_factory=AdaptiveConfig)
     optimize: OptimizeConfig = Field(default_factory=OptimizeConfig)
+    _metric_options: dict[str, tuple[str, dict[str, Any]]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _metric_entries(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ExperimentConfig]
+    ) -> ExperimentConfig:
+        config = handler(data)
+        for entry in (data.get("metrics") or []) if isinstance(data, dict) else []:
+            column, metric, options = entry_parts(entry)  # valid: the handler checked it
+            if (column, options) != (metric, {}):
+                config._metric_options[column] = (metric, options)
+        return config
+
+    @property
+    def metric_options(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """The entries of ``metrics:`` with options: ``column -> (metric, options)``."""
+        return self._metric_options
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _columns_once(cls, entries: Any) -> Any:
+        try:
+            check_columns(entries)
+        except MetricOptionError as exc:
+            raise ValueError(str(exc)) from None
+        return entries
 
     @model_validator(mode="after")
     def _adaptive_fits(self) -> ExperimentConfig:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from ._candidates import match_baseline, too_many_candidates
 from ._errors import IssueCollector, LabError, shown, shown_names, unknown
 from ._lab import Lab
+from ._metric_entries import resolve_metric_entry
 from ._read import Source
 from ._schema import ExperimentConfig, GenerationParams
 from ._yaml import KeyPath, dotted, line_of
@@ -70,7 +71,10 @@ def check_metrics(lab: Lab, name: str, config: ExperimentConfig, add: Add) -> No
     ``primary_metric`` one of them."""
     known_metrics = lab.experiment_metrics(name)
     for index, metric in enumerate(config.metrics):
-        if metric not in known_metrics:
+        if metric in config.metric_options:
+            if (problem := resolve_metric_entry(lab, name, metric)) is not None:
+                add(("metrics", index), problem)
+        elif metric not in known_metrics:
             hint = "" if config.judges else " (a judge's score needs the judge under `judges:`)"
             add(("metrics", index), unknown("metric", metric, known_metrics) + hint)
     if config.primary_metric and config.primary_metric not in config.metrics:

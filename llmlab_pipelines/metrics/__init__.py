@@ -25,7 +25,16 @@ from ._builtin import (
     regex_match,
     token_f1,
 )
-from ._registry import METRICS, Metric, MetricFn
+from ._choice import multiple_choice
+from ._extract import final_answer, numbers
+from ._options import (
+    EXTRACTING,
+    MetricOptionError,
+    check_columns,
+    configure_metric,
+    entry_parts,
+)
+from ._registry import METRICS, Metric, MetricFn, any_of
 from ._score import MetricError, score_frame
 
 #: Seconds a lab's own metric may take on one item (``name.timeout_s = ...`` changes it).
@@ -183,19 +192,28 @@ def _line_in(exc: BaseException, path: Path) -> int | None:
 
 
 __all__ = [
+    "EXTRACTING",
     "METRICS",
     "Metric",
     "MetricError",
     "MetricFn",
+    "MetricOptionError",
     "MetricTimeout",
+    "any_of",
+    "check_columns",
+    "configure_metric",
     "contains",
+    "entry_parts",
     "exact_match",
+    "final_answer",
     "first_number",
     "json_schema_match",
     "json_valid",
     "length_chars",
     "load_user_metrics",
+    "multiple_choice",
     "normalize",
+    "numbers",
     "numeric_match",
     "regex_match",
     "score_frame",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from ._builtin import (
     regex_match,
     token_f1,
 )
+from ._choice import multiple_choice
 
 MetricFn = Callable[[str, Any, dict[str, Any]], float]
 
@@ -34,6 +36,7 @@ class Metric:
         binary: True when the metric only takes 0 or 1 (the statistics pick their test by it).
         needs_expected: True when items without ``expected`` can't be scored.
         source: Read this generations column instead of calling ``fn`` (latency, cost).
+        options: The options of a metric entry (``{numeric_match: {extract: last}}``), sorted.
     """
 
     name: str
@@ -41,15 +44,29 @@ class Metric:
     binary: bool = True
     needs_expected: bool = True
     source: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+def any_of(fn: MetricFn) -> MetricFn:
+    """``fn``, scoring a list of expected answers (SQuAD's ``answers.text``) by the best one."""
+
+    @functools.wraps(fn)  # its source and name stay the metric's (fingerprints read them)
+    def scored(output: str, expected: Any, record: dict[str, Any]) -> float:
+        if isinstance(expected, (list, tuple)):
+            return max((float(fn(output, e, record)) for e in expected), default=0.0)
+        return fn(output, expected, record)
+
+    return scored
 
 
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("exact_match", exact_match),
-        Metric("numeric_match", numeric_match),
-        Metric("contains", contains),
-        Metric("token_f1", token_f1, binary=False),
+        Metric("exact_match", any_of(exact_match)),
+        Metric("numeric_match", any_of(numeric_match)),
+        Metric("contains", any_of(contains)),
+        Metric("token_f1", any_of(token_f1), binary=False),
+        Metric("multiple_choice", any_of(multiple_choice)),
         Metric("regex_match", regex_match, needs_expected=False),
         Metric("json_valid", json_valid, needs_expected=False),
         Metric("json_schema_match", json_schema_match, needs_expected=False),

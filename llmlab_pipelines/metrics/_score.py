@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -72,4 +73,7 @@ def _checked(name: str, item_id: Any, value: float, *, binary: bool) -> float:
 def _expected(record: dict[str, Any] | None) -> str | None:
     if record is None or record.get("expected") is None:
         return None
-    return str(record["expected"])
+    value = record["expected"]
+    if isinstance(value, (list, dict)):  # any-of answers: shown as JSON, not Python's repr
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from ._responders import arithmetic_responder, echo_responder
+from ._responders import arithmetic_responder, echo_responder, gold_responder
 from ._simulator import Simulator, SimulatorConfig
 
-__all__ = ["Simulator", "SimulatorConfig", "arithmetic_responder", "echo_responder"]
+__all__ = [
+    "Simulator",
+    "SimulatorConfig",
+    "arithmetic_responder",
+    "echo_responder",
+    "gold_responder",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 
 _EXPR = re.compile(r"(-?\d+)\s*([+\-*])\s*(-?\d+)")
 _WORDS = re.compile(r"(-?\d+)\s+(plus|minus|times)\s+(-?\d+)", re.IGNORECASE)
@@ -29,6 +30,22 @@ def echo_responder(prompt: str) -> str:
     """The prompt's last non-empty line."""
     lines = [line for line in prompt.splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+def gold_responder(answers: Mapping[str, str], default: str = "no idea") -> Callable[[str], str]:
+    """A model that knows a dataset's gold answers: the answer of the (longest) question the
+    prompt contains, else ``default``.
+
+    Args:
+        answers: question text -> the reply to give (e.g. the published worked solution).
+        default: The reply to a prompt holding none of the questions.
+    """
+    ordered = sorted(answers.items(), key=lambda pair: -len(pair[0]))
+
+    def respond(prompt: str) -> str:
+        return next((reply for question, reply in ordered if question in prompt), default)
+
+    return respond
 
 
 def key_echo(answer: str, model: str, authorization: str) -> tuple[str, str]:

@@ -124,7 +124,7 @@ def test_a_model_setting_change_reruns_that_models_partitions(
     lab_repo.commit("local: longer answers")
     result = watcher.tick()
     assert isinstance(result, dg.SensorResult)
-    assert len(keys_of(result)) == 4  # every candidate uses the local model
+    assert len(keys_of(result)) == 5  # every candidate uses the local model
 
 
 def test_a_dataset_commit_snapshots_the_dataset_before_generating(

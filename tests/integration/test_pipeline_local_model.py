@@ -37,7 +37,7 @@ def test_sample_lab_end_to_end(sample_lab: Path, shared_models: None) -> None:
     lines: list[str] = []
     summary = run_lab(lab, limit=LIMIT, echo=lines.append)
 
-    assert set(summary.leaderboards) == {"arithmetic", "capitals"}
+    assert set(summary.leaderboards) == {"arithmetic", "capitals", "word_problems"}
     board = summary.leaderboards["arithmetic"].set_index("candidate")
     assert set(board.index) == {"zero_shot@local", "few_shot@local"}
     assert (board["n"] == LIMIT).all()

@@ -13,7 +13,13 @@ from llmlab_pipelines.report import (
     items_needed,
     plot_forest,
 )
-from llmlab_pipelines.stats import StatsError, compare, minimum_detectable_effect, sample_size
+from llmlab_pipelines.stats import (
+    COMPARISON_COLUMNS,
+    StatsError,
+    compare,
+    minimum_detectable_effect,
+    sample_size,
+)
 
 
 def scores(rates: dict[str, float], n: int, seed: int = 0) -> pd.DataFrame:
@@ -155,3 +161,16 @@ def test_a_candidate_with_almost_every_generation_failed_shows_as_not_compared()
     assert np.isnan(board.loc["broken", "p_adjusted"]) and np.isnan(board.loc["broken", "diff"])
     text = leaderboard_markdown(board.reset_index(), metric="score", baseline="base")
     assert "| broken |" in text.replace("  ", " ")
+
+
+def test_a_single_candidate_gets_its_mean_and_interval_without_comparisons() -> None:
+    frame = scores({"only": 0.6}, n=80)
+    none = pd.DataFrame(columns=COMPARISON_COLUMNS)
+    board = build_leaderboard(frame, none, metric="score", baseline="only")
+    assert board["candidate"].tolist() == ["only"]
+    row = board.iloc[0]
+    assert row["tier"] == 1 and row["rank"] == 1 and row["n"] == 80
+    assert row["ci_low"] < row["mean"] < row["ci_high"]
+    assert row["diff"] == 0.0 and pd.isna(row["p_adjusted"])
+    png = plot_forest(board, metric="score", baseline="only", title="one")
+    assert png[:4] == b"\x89PNG"

@@ -25,8 +25,8 @@ def test_registers_new_partitions_then_skips(sample_lab: Path) -> None:
         added = {
             r.partitions_def_name: set(r.partition_keys) for r in result.dynamic_partitions_requests
         }
-        assert added["datasets"] == {"arithmetic", "capitals"}
-        assert len(added["candidates"]) == 3
+        assert added["datasets"] == {"arithmetic", "capitals", "word_problems"}
+        assert len(added["candidates"]) == 4
         for request in result.dynamic_partitions_requests:
             instance.add_dynamic_partitions(
                 request.partitions_def_name, list(request.partition_keys)
@@ -40,7 +40,7 @@ def test_registers_new_partitions_then_skips(sample_lab: Path) -> None:
         assert request.partitions_def_name == candidate_partitions.name
         assert len(request.partition_keys) == 1
         assert request.partition_keys[0].startswith("few_shot.")
-        assert len(instance.get_dynamic_partitions(dataset_partitions.name)) == 2
+        assert len(instance.get_dynamic_partitions(dataset_partitions.name)) == 3
 
 
 def test_broken_lab_skips_with_the_problems(sample_lab: Path) -> None:
