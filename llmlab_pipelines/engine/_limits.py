@@ -98,7 +98,7 @@ class RedisWindowLimiter:
         period: Window in seconds.
     """
 
-    def __init__(self, url: str, key: str, limit: int, period: float = 60.0) -> None:
+    def __init__(self, url: str, key: str, limit: float, period: float = 60.0) -> None:
         import redis.asyncio as aredis
 
         self._redis: Any = aredis.from_url(url)
