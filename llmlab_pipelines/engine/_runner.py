@@ -325,9 +325,7 @@ class Engine:
         lane.gate.succeeded()
         lane.progress_at = time.monotonic()
         text, cut = self._cap_output(completion.text, lane, request)
-        return completed_result(
-            request, completion, text, cut, start, tally.attempts, tally.capped
-        )
+        return completed_result(request, completion, text, cut, start, tally.attempts, tally.capped)
 
     async def _call(self, request: GenerationRequest) -> Completion:
         """One call with the model's ``timeout`` as a wall-clock deadline for the whole reply
