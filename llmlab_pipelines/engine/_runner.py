@@ -10,8 +10,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from ..lab import ModelConfig
 from ._budget import Budget, Usage
 from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError
@@ -167,7 +167,7 @@ class Engine:
                 self.cache.close()
         return [r for r in results if r is not None]
 
-    def _lane(self, config: Any) -> ModelLane:
+    def _lane(self, config: ModelConfig) -> ModelLane:
         """The engine's lane for a model (made on first use)."""
         return self.lanes.setdefault(lane_key(config), ModelLane(config, self.redis_url))
 
