@@ -11,7 +11,8 @@ from ._limits import AdaptiveGate, RedisWindowLimiter, SlidingWindowLimiter
 from ._local import PROVIDER as LOCAL_PROVIDER
 from ._local import LocalModelError, register_local_provider
 from ._plan import build_requests
-from ._runner import Engine, Progress
+from ._progress import Progress
+from ._runner import Engine
 from ._types import Completion, GenerationRequest, GenerationResult
 
 __all__ = [

@@ -7,6 +7,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..secrets import redact
+
+#: How much of the first underlying error an open breaker repeats.
+_CAUSE_CHARS = 500
+
 log = logging.getLogger("llmlab.engine")
 
 
@@ -79,7 +84,11 @@ class Usage:
 @dataclass
 class CircuitBreaker:
     """Per model: after ``threshold`` consecutive failed calls it opens and calls fail fast;
-    after ``cooldown_s`` one probe call is let through, and its success closes it again."""
+    after ``cooldown_s`` one probe call is let through, and its success closes it again.
+
+    The first error of the run of failures is kept (``first_error``, redacted), so that what a
+    call refused by the open breaker reports names the real cause (e.g. missing credentials).
+    """
 
     name: str
     threshold: int = 10
@@ -89,6 +98,7 @@ class CircuitBreaker:
     probing: bool = False
     times_opened: int = 0
     events: list[str] = field(default_factory=list)
+    first_error: str | None = None  # the first failure since the last success (redacted)
 
     @property
     def state(self) -> str:
@@ -115,9 +125,16 @@ class CircuitBreaker:
         if self.opened_at is not None:
             self._note(f"closed: {self.name} answered the probe")
         self.failures, self.opened_at, self.probing = 0, None, False
+        self.first_error = None
 
-    def failure(self) -> None:
-        """A call failed (server error, timeout, dropped connection, malformed reply)."""
+    def failure(self, error: str | None = None) -> None:
+        """A call failed (server error, timeout, dropped connection, malformed reply).
+
+        Args:
+            error: What the call failed with; the first one since the last success is kept.
+        """
+        if self.first_error is None and error:
+            self.first_error = redact(error)[:_CAUSE_CHARS]
         self.failures += 1
         if self.probing:
             self.probing, self.opened_at = False, time.monotonic()
@@ -125,15 +142,20 @@ class CircuitBreaker:
         elif self.opened_at is None and self.failures >= self.threshold:
             self.opened_at = time.monotonic()
             self.times_opened += 1
-            self._note(f"open: {self.failures} consecutive failures from {self.name}")
+            self._note(
+                f"open: {self.failures} consecutive failures from {self.name}{self._cause()}"
+            )
 
     def reason(self) -> str:
-        """Why a call failed fast."""
+        """Why a call failed fast, naming the first underlying error."""
         left = max(0.0, self.cooldown_s - (time.monotonic() - (self.opened_at or 0.0)))
         return (
-            f"circuit breaker open for {self.name} after {self.failures} consecutive failures; "
-            f"not called (next probe in {left:.0f}s)"
+            f"circuit breaker open for {self.name} after {self.failures} consecutive failures"
+            f"{self._cause()}; not called (next probe in {left:.0f}s)"
         )
+
+    def _cause(self) -> str:
+        return f" (the first: {self.first_error})" if self.first_error else ""
 
     def _note(self, text: str) -> None:
         self.events.append(text)

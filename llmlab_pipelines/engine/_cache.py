@@ -98,8 +98,9 @@ class ResponseCache:
         if self.local:
             if self._file is None:
                 self.root.mkdir(parents=True, exist_ok=True)
+                journal = (self.root / f"journal-{self._name}.jsonl").path  # a local path
                 self._file = open(  # noqa: SIM115 - kept open for the engine's lifetime
-                    self.root / f"journal-{self._name}.jsonl", "a", encoding="utf-8"
+                    journal, "a", encoding="utf-8"
                 )
             self._file.write(line)
             self._file.flush()

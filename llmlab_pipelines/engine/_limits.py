@@ -5,6 +5,13 @@
 - ``RedisWindowLimiter``: the same rule shared by every process that names the same key (for
   several Dagster runs calling one provider).
 - ``AdaptiveGate``: AIMD concurrency: halve on a 429, grow by one after a window of successes.
+
+Why not ``aiolimiter``: its ``AsyncLimiter`` is a leaky bucket that lets a full bucket through
+at once and then drains, so any 60-second window may see up to twice the limit (a provider's
+per-minute token limit answers that with 429s); it refuses a request larger than the limit
+(here one oversized request goes alone) and cannot share a limit across processes. Only the
+request limit could use it (``AsyncLimiter(1, period / limit)`` spaces calls the same way), and
+the window limiter would stay for tokens, so it would remove no code.
 """
 
 from __future__ import annotations
@@ -98,7 +105,7 @@ class RedisWindowLimiter:
         period: Window in seconds.
     """
 
-    def __init__(self, url: str, key: str, limit: int, period: float = 60.0) -> None:
+    def __init__(self, url: str, key: str, limit: float, period: float = 60.0) -> None:
         import redis.asyncio as aredis
 
         self._redis: Any = aredis.from_url(url)

@@ -110,7 +110,7 @@ def complete_text(
     if stop is not None:
         kwargs["stopping_criteria"] = lambda _tokens, _logits: stop.is_set()  # after each token
     with _lock:
-        return llama.create_completion(prompt, **kwargs)  # type: ignore[no-any-return]
+        return llama.create_completion(prompt, **kwargs)
 
 
 async def on_worker(job: Callable[[threading.Event], _T], timeout: float | None = None) -> _T:
@@ -153,14 +153,14 @@ def _make_handler(models_dir: Path) -> Any:
     import litellm
     from litellm.llms.custom_llm import CustomLLM, CustomLLMError
 
-    class LocalLlama(CustomLLM):  # type: ignore[misc]
+    class LocalLlama(CustomLLM):
         """litellm handler that runs a local GGUF model."""
 
-        def completion(
+        def completion(  # type: ignore[override]
             self,
             model: str,
             messages: list,
-            model_response: Any,  # type: ignore[override]
+            model_response: Any,
             optional_params: dict,
             llmlab_stop: threading.Event | None = None,
             **_: Any,
@@ -184,10 +184,12 @@ def _make_handler(models_dir: Path) -> Any:
             model_response._hidden_params["llmlab_latency_s"] = time.perf_counter() - start
             return model_response
 
-        async def acompletion(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
             # One long-lived thread: llama.cpp's OpenMP team stays warm (a new thread per call,
             # as asyncio.to_thread may give, costs ~50 ms a call on 2 cores).
-            return await on_worker(lambda stop: self.completion(*args, **kwargs, llmlab_stop=stop))
+            return await on_worker(
+                lambda stop: self.completion(*args, **{**kwargs, "llmlab_stop": stop})
+            )
 
     return LocalLlama()
 

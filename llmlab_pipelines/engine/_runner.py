@@ -4,75 +4,26 @@ retries, backoff, AIMD concurrency, rate limits and fallbacks. Never raises for 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from ..lab import ModelConfig
-from ..secrets import redact
-from ._budget import Budget, CircuitBreaker, Usage
+from ._budget import Budget, Usage
 from ._cache import CacheMode, ResponseCache
 from ._client import LiteLLMClient, LLMClient, ProviderError
-from ._limits import AdaptiveGate, Limiter, RedisWindowLimiter, SlidingWindowLimiter
+from ._lane import BREAKER_KINDS, FALLBACK_KINDS, ModelLane, estimate_cost, lane_key
+from ._progress import Progress
+from ._results import cached_result, completed_result, failed_result, shared_result
 from ._types import Completion, GenerationRequest, GenerationResult
+
+__all__ = ["Engine", "Progress", "ResultCallback"]
 
 ResultCallback = Callable[[GenerationResult], None]
 _log = logging.getLogger("llmlab_pipelines.engine")
-
-
-@dataclass
-class Progress:
-    """Counts for progress bars and log lines."""
-
-    total: int
-    done: int = 0
-    errors: int = 0
-    cached: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def rate(self) -> float:
-        """Finished requests per second so far."""
-        elapsed = time.monotonic() - self.started
-        return self.done / elapsed if elapsed > 0 else 0.0
-
-    @property
-    def eta_s(self) -> float | None:
-        """Seconds left at the current rate."""
-        return (self.total - self.done) / self.rate if self.rate > 0 else None
-
-    def __str__(self) -> str:
-        eta = f"{self.eta_s:.0f}s" if self.eta_s is not None else "?"
-        return (
-            f"{self.done}/{self.total} done ({self.cached} cached), {self.rate:.1f} req/s, "
-            f"ETA {eta}, {self.errors} errors"
-        )
-
-
-class _ModelLane:
-    """Everything that paces one model: the adaptive gate and its rate limiters."""
-
-    def __init__(self, config: ModelConfig, redis_url: str | None) -> None:
-        self.gate = AdaptiveGate(config.concurrency)
-        self.requests: Limiter | None = None
-        if config.rpm:
-            self.requests = (
-                RedisWindowLimiter(redis_url, _slug(config), config.rpm)
-                if redis_url
-                else SlidingWindowLimiter(config.rpm, 60.0)
-            )
-        self.tokens = SlidingWindowLimiter(config.tpm, 60.0, spacing=False) if config.tpm else None
-        self.breaker = CircuitBreaker(
-            config.model, config.breaker_threshold, config.breaker_cooldown_s
-        )
-        self.progress_at = time.monotonic()  # the last successful call (or the run's start)
-        self.warned: set[str] = set()  # warnings already logged for this model
-
 
 _loop_lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -89,25 +40,19 @@ def _engine_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def _slug(config: ModelConfig) -> str:
-    return f"{config.api_base or 'default'}|{config.model}"
+@dataclass
+class _Tally:
+    """One request's attempts on one model so far."""
 
+    before: int  # attempts already made on other models (before a fallback)
+    tries: int = 0
+    failures: int = 0  # failures other than rate limits
+    capped: float = 0.0  # the longest Retry-After asked beyond the cap
 
-#: Failures that say the provider is unwell (not the request, not a rate limit).
-_BREAKER_KINDS = frozenset({"server", "timeout", "connection", "malformed"})
-
-
-def _estimate_cost(request: GenerationRequest) -> float:
-    """A call's cost before it is made: prompt ~ 4 characters a token, the full max_tokens out."""
-    from ._estimate import price
-
-    return price(
-        request.config, len(request.prompt) // 4 + 1, int(request.params.max_tokens or 256)
-    )
-
-
-def _estimate_tokens(request: GenerationRequest) -> int:
-    return len(request.prompt) // 4 + 1 + int(request.params.max_tokens or 256)
+    @property
+    def attempts(self) -> int:
+        """Attempts made in all, this one included."""
+        return self.before + self.tries
 
 
 class Engine:
@@ -160,7 +105,7 @@ class Engine:
         self.redis_url = redis_url
         self.budget = budget
         self.usage = usage if usage is not None else Usage()
-        self.lanes: dict[str, _ModelLane] = {}
+        self.lanes: dict[str, ModelLane] = {}
         self._rng = random.Random(0)
 
     def run(
@@ -192,8 +137,8 @@ class Engine:
         for index, request in enumerate(requests):
             hit = hits.get(keys[index])
             if hit is not None:
-                results[index] = _from_cache(request, hit)
-                self._report(results[index], progress, on_result, cached=True)  # type: ignore[arg-type]
+                results[index] = cached = cached_result(request, hit)
+                self._report(cached, progress, on_result, cached=True)
             elif keys[index] in leaders:
                 followers.append(index)
             else:
@@ -203,7 +148,7 @@ class Engine:
             workers = []
             for indices in pending.values():
                 config = requests[indices[0]].config
-                lane = self.lanes.setdefault(_slug(config), _ModelLane(config, self.redis_url))
+                lane = self._lane(config)
                 lane.progress_at = time.monotonic()
                 queue = iter(indices)
                 width = min(config.concurrency, len(indices))
@@ -215,21 +160,27 @@ class Engine:
             for index in followers:
                 leader = results[leaders[keys[index]]]
                 assert leader is not None
-                shared = dataclasses.replace(
-                    leader,
-                    item_id=requests[index].item_id,
-                    repeat=requests[index].repeat,
-                    cached=leader.ok,  # answered by the identical request's call, not paid again
-                    attempts=0,
-                )
-                results[index] = shared
+                results[index] = shared = shared_result(leader, requests[index])
                 self._report(shared, progress, on_result, cached=shared.cached)
         finally:
             if self.cache is not None:
                 self.cache.close()
         return [r for r in results if r is not None]
 
-    async def _worker(self, requests, keys, queue, results, progress, on_result, lane):  # type: ignore[no-untyped-def]
+    def _lane(self, config: ModelConfig) -> ModelLane:
+        """The engine's lane for a model (made on first use)."""
+        return self.lanes.setdefault(lane_key(config), ModelLane(config, self.redis_url))
+
+    async def _worker(
+        self,
+        requests: Sequence[GenerationRequest],
+        keys: list[str],
+        queue: Iterator[int],
+        results: list[GenerationResult | None],
+        progress: Progress,
+        on_result: ResultCallback | None,
+        lane: ModelLane,
+    ) -> None:
         for index in queue:
             result = await self.attempt(requests[index], lane)
             self.usage.add(
@@ -260,119 +211,121 @@ class Engine:
             self.on_progress(progress)
 
     def breakers(self) -> dict[str, dict[str, object]]:
-        """Each model's breaker: state, times opened, recent events (for logs and metadata)."""
+        """Each model's breaker: state, times opened, recent events, and the first error of its
+        current run of failures (for logs and metadata)."""
         return {
             slug: {
                 "state": lane.breaker.state,
                 "times_opened": lane.breaker.times_opened,
                 "events": lane.breaker.events[-5:],
+                "first_error": lane.breaker.first_error,
             }
             for slug, lane in self.lanes.items()
         }
 
     async def attempt(
-        self, request: GenerationRequest, lane: _ModelLane | None = None
+        self, request: GenerationRequest, lane: ModelLane | None = None
     ) -> GenerationResult:
         """One request with bounded retries, then its fallbacks; a final failure is a row."""
         start = time.perf_counter()
-        lane = lane or _ModelLane(request.config, None)
+        lane = lane or ModelLane(request.config, None)
         result = await self._try(request, lane, start)
         for name, config in request.fallbacks:
-            if result.ok or result.error_type not in (
-                "rate_limit",
-                "server",
-                "timeout",
-                "connection",
-                "malformed",
-                "not_found",
-                "circuit_open",
-            ):
+            if result.ok or result.error_type not in FALLBACK_KINDS:
                 break
             other = request.with_model(name, config)
-            fallback_lane = self.lanes.setdefault(_slug(config), _ModelLane(config, self.redis_url))
-            result = await self._try(other, fallback_lane, start, attempts=result.attempts)
+            result = await self._try(other, self._lane(config), start, attempts=result.attempts)
         return result
 
     async def _try(
-        self, request: GenerationRequest, lane: _ModelLane, start: float, attempts: int = 0
+        self, request: GenerationRequest, lane: ModelLane, start: float, attempts: int = 0
     ) -> GenerationResult:
         """Call until success, a permanent error, ``max_retries`` other failures, or (for rate
         limits, which are not failures) ``rate_limit_patience_s`` without progress."""
-        tries = failures = 0
-        capped = 0.0  # the longest Retry-After asked beyond the cap
+        tally = _Tally(attempts)
         while True:
-            tries += 1
-            if lane.requests is not None:
-                await lane.requests.acquire()
-            if lane.tokens is not None:
-                await lane.tokens.acquire(_estimate_tokens(request))
-            if not lane.breaker.allow():
-                error = ProviderError("circuit_open", lane.breaker.reason())
-                return self._failed(request, error, attempts + tries - 1, start, capped)
-            estimate = 0.0
-            if self.budget is not None:
-                estimate = _estimate_cost(request)
-                if not self.budget.try_reserve(estimate):
-                    lane.breaker.probing = False  # the probe was not spent
-                    error = ProviderError("budget", self.budget.refusal(estimate))
-                    return self._failed(request, error, attempts + tries - 1, start, capped)
+            tally.tries += 1
+            refused, estimate = await self._admit(request, lane)
+            if refused is not None:
+                return failed_result(request, refused, tally.attempts - 1, start, tally.capped)
             try:
                 async with lane.gate:
                     completion = await self._call(request)
             except ProviderError as exc:
-                if self.budget is not None:
-                    self.budget.settle(estimate, 0.0)
-                if exc.kind in _BREAKER_KINDS:
-                    lane.breaker.failure()
-                else:
-                    lane.breaker.probing = False  # not the provider's health: probe again later
-                if exc.kind == "rate_limit":
-                    lane.gate.rate_limited()
-                    stalled = time.monotonic() - lane.progress_at
-                    if stalled >= self.rate_limit_patience_s:
-                        error = ProviderError(
-                            "rate_limit",
-                            f"{exc} (still rate limited after {stalled:.0f}s without a "
-                            f"successful call to {request.config.model}: rate_limit_patience_s "
-                            f"is {self.rate_limit_patience_s:g}s)",
-                        )
-                        return self._failed(request, error, attempts + tries, start, capped)
-                else:
-                    failures += 1
-                    if not exc.retryable or failures > request.config.max_retries:
-                        return self._failed(request, exc, attempts + tries, start, capped)
-                if exc.retry_after is not None and exc.retry_after > self.retry_after_cap:
-                    capped = max(capped, exc.retry_after)
-                    self._warn_capped(lane, request, exc.retry_after)
-                await asyncio.sleep(self._delay(tries, exc.retry_after))
+                self._settle(estimate, 0.0)
+                final = self._after_error(exc, request, lane, tally)
+                if final is not None:
+                    return failed_result(request, final, tally.attempts, start, tally.capped)
+                await asyncio.sleep(self._delay(tally.tries, exc.retry_after))
                 continue
             except Exception as exc:  # a bug in a client must not lose the other rows
-                if self.budget is not None:
-                    self.budget.settle(estimate, 0.0)
+                self._settle(estimate, 0.0)
                 lane.breaker.probing = False
                 error = ProviderError("other", f"{type(exc).__name__}: {exc}")
-                return self._failed(request, error, attempts + tries, start, capped)
-            if self.budget is not None:
-                self.budget.settle(estimate, completion.cost_usd)
-            lane.breaker.success()
-            lane.gate.succeeded()
-            lane.progress_at = time.monotonic()
-            text, cut = self._cap_output(completion.text, lane, request)
-            return GenerationResult(
-                item_id=request.item_id,
-                repeat=request.repeat,
-                output=text,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                cost_usd=completion.cost_usd,
-                latency_s=time.perf_counter() - start,
-                attempts=attempts + tries,
-                model=completion.model or request.config.model,
-                cache_key=request.cache_key,
-                finish_reason=completion.finish_reason,
-                output_truncated=cut,
-                retry_after_capped_s=capped,
-            )
+                return failed_result(request, error, tally.attempts, start, tally.capped)
+            self._settle(estimate, completion.cost_usd)
+            return self._succeeded(request, completion, lane, start, tally)
+
+    async def _admit(
+        self, request: GenerationRequest, lane: ModelLane
+    ) -> tuple[ProviderError | None, float]:
+        """Wait for the model's rate limits, then ask its breaker and the budget: why the call
+        may not be made (or None), and the cost reserved for it."""
+        await lane.wait_for_limits(request)
+        if not lane.breaker.allow():
+            return ProviderError("circuit_open", lane.breaker.reason()), 0.0
+        if self.budget is None:
+            return None, 0.0
+        estimate = estimate_cost(request)
+        if not self.budget.try_reserve(estimate):
+            lane.breaker.probing = False  # the probe was not spent
+            return ProviderError("budget", self.budget.refusal(estimate)), 0.0
+        return None, estimate
+
+    def _settle(self, estimate: float, actual: float) -> None:
+        if self.budget is not None:
+            self.budget.settle(estimate, actual)
+
+    def _after_error(
+        self, exc: ProviderError, request: GenerationRequest, lane: ModelLane, tally: _Tally
+    ) -> ProviderError | None:
+        """Count a failed call: the error the request ends with, or None to try again."""
+        if exc.kind in BREAKER_KINDS:
+            lane.breaker.failure(str(exc))
+        else:
+            lane.breaker.probing = False  # not the provider's health: probe again later
+        if exc.kind == "rate_limit":
+            lane.gate.rate_limited()
+            stalled = time.monotonic() - lane.progress_at
+            if stalled >= self.rate_limit_patience_s:
+                return ProviderError(
+                    "rate_limit",
+                    f"{exc} (still rate limited after {stalled:.0f}s without a "
+                    f"successful call to {request.config.model}: rate_limit_patience_s "
+                    f"is {self.rate_limit_patience_s:g}s)",
+                )
+        else:
+            tally.failures += 1
+            if not exc.retryable or tally.failures > request.config.max_retries:
+                return exc
+        if exc.retry_after is not None and exc.retry_after > self.retry_after_cap:
+            tally.capped = max(tally.capped, exc.retry_after)
+            self._warn_capped(lane, request, exc.retry_after)
+        return None
+
+    def _succeeded(
+        self,
+        request: GenerationRequest,
+        completion: Completion,
+        lane: ModelLane,
+        start: float,
+        tally: _Tally,
+    ) -> GenerationResult:
+        lane.breaker.success()
+        lane.gate.succeeded()
+        lane.progress_at = time.monotonic()
+        text, cut = self._cap_output(completion.text, lane, request)
+        return completed_result(request, completion, text, cut, start, tally.attempts, tally.capped)
 
     async def _call(self, request: GenerationRequest) -> Completion:
         """One call with the model's ``timeout`` as a wall-clock deadline for the whole reply
@@ -395,7 +348,7 @@ class Engine:
             ) from None
 
     def _cap_output(
-        self, text: str, lane: _ModelLane, request: GenerationRequest
+        self, text: str, lane: ModelLane, request: GenerationRequest
     ) -> tuple[str, bool]:
         """The reply, cut to ``max_output_chars`` with a visible marker when longer."""
         if len(text) <= self.max_output_chars:
@@ -413,7 +366,7 @@ class Engine:
         marker = f"\n[llmlab: reply cut: {len(text):,} characters, kept {self.max_output_chars:,}]"
         return text[: self.max_output_chars] + marker, True
 
-    def _warn_capped(self, lane: _ModelLane, request: GenerationRequest, asked: float) -> None:
+    def _warn_capped(self, lane: ModelLane, request: GenerationRequest, asked: float) -> None:
         if "retry_after" in lane.warned:
             return
         lane.warned.add("retry_after")
@@ -431,42 +384,3 @@ class Engine:
         if retry_after is None:
             return jittered
         return max(jittered, min(retry_after, self.retry_after_cap))
-
-    @staticmethod
-    def _failed(
-        request: GenerationRequest,
-        exc: ProviderError,
-        attempts: int,
-        start: float,
-        capped: float = 0.0,
-    ) -> GenerationResult:
-        return GenerationResult(
-            item_id=request.item_id,
-            repeat=request.repeat,
-            output=None,
-            error=redact(str(exc))[:2000],
-            error_type=exc.kind,
-            latency_s=time.perf_counter() - start,
-            attempts=attempts,
-            model=request.config.model,
-            cache_key=request.cache_key,
-            retry_after_capped_s=capped,
-        )
-
-
-def _from_cache(request: GenerationRequest, row: dict[str, Any]) -> GenerationResult:
-    return GenerationResult(
-        item_id=request.item_id,
-        repeat=request.repeat,
-        output=row.get("output"),
-        prompt_tokens=int(row.get("prompt_tokens") or 0),
-        completion_tokens=int(row.get("completion_tokens") or 0),
-        cost_usd=float(row.get("cost_usd") or 0.0),
-        latency_s=float(row.get("latency_s") or 0.0),
-        attempts=0,
-        cached=True,
-        model=str(row.get("model") or request.config.model),
-        cache_key=request.cache_key,
-        finish_reason=str(row.get("finish_reason") or ""),
-        output_truncated=bool(row.get("output_truncated")),
-    )

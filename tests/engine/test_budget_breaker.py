@@ -6,9 +6,16 @@ import dataclasses
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from llmlab_pipelines.engine import Budget, Engine, GenerationRequest, ResponseCache
+from llmlab_pipelines.engine import (
+    Budget,
+    CircuitBreaker,
+    Engine,
+    GenerationRequest,
+    ResponseCache,
+)
 from llmlab_pipelines.lab import GenerationParams, ModelConfig
 from llmlab_pipelines.testing import Simulator, SimulatorConfig, arithmetic_responder
 
@@ -74,3 +81,53 @@ def test_the_breaker_opens_fails_fast_and_closes_after_a_probe() -> None:
         [state] = engine.breakers().values()
         assert state["state"] == "closed"
         assert [e.split(":")[0] for e in state["events"]] == ["open", "half-open", "closed"]
+
+
+def test_an_open_breaker_names_the_first_underlying_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no key in the environment: litellm fails before sending anything ("Missing credentials",
+    # an InternalServerError, so a provider failure that counts towards the breaker)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    model = ModelConfig(
+        model="openai/gpt-4o-mini",
+        api_base="http://127.0.0.1:9/v1",
+        concurrency=1,
+        max_retries=1,
+        breaker_threshold=3,
+        breaker_cooldown_s=60,
+    )
+    requests = [
+        GenerationRequest(f"q{i}", 0, f"question {i}", "gpt", model, GenerationParams(max_tokens=8))
+        for i in range(6)
+    ]
+    engine = Engine(backoff_base=0.0)
+    results = engine.run(requests)
+    refused = [r for r in results if r.error_type == "circuit_open"]
+    assert refused and len(refused) >= 4  # every row after the breaker opened
+    for row in refused:
+        assert "circuit breaker open for openai/gpt-4o-mini after 3 consecutive failures" in (
+            row.error or ""
+        )
+        assert "missing credentials" in (row.error or "").lower()  # the real cause, in `error`
+    assert pd.DataFrame([r.row() for r in results])["error"].str.contains(
+        "Missing credentials"
+    ).all()
+    [state] = engine.breakers().values()
+    assert "missing credentials" in str(state["first_error"]).lower()
+    assert "missing credentials" in state["events"][0].lower()  # the "open: ..." event
+
+
+def test_the_first_error_is_redacted_kept_and_forgotten_on_success(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    breaker = CircuitBreaker("m", threshold=2, cooldown_s=60)
+    breaker.failure("server: boom with sk-abcdefghijklmnopqrstuvwxyz0123456789")
+    breaker.failure("server: a later error")
+    assert breaker.state == "open"
+    assert "boom" in breaker.reason() and "later" not in breaker.reason()
+    assert "sk-abcdefghijklmnopqrstuvwxyz0123456789" not in breaker.reason()
+    breaker.success()
+    assert breaker.first_error is None
+    breaker.failure()  # no error text: the message stays as it was
+    assert "the first" not in breaker.reason()
