@@ -14,6 +14,9 @@ from ..lab._judges import JudgeConfig
 from ._parse import ParseError
 from ._prompts import retry_prompt
 
+#: What every judge verdict row tells of its call(s): why it failed, and what it cost.
+CALL_COLUMNS = ["failure", "error", "prompt_tokens", "completion_tokens", "cost_usd"]
+
 #: ``judge name -> the engine its calls go through`` (its budget, cache and progress).
 EngineFactory = Callable[[str], Engine]
 

@@ -10,7 +10,7 @@ import pandas as pd
 from ..engine import Engine
 from ..lab import Lab
 from ..stats import mean_ci
-from ._calls import JudgeCall, judge_request, run_with_retry
+from ._calls import CALL_COLUMNS, JudgeCall, judge_request, run_with_retry
 from ._kind import JudgeKind
 from ._parse import parse_pairwise
 from ._prompts import pairwise_prompt, task_of, with_reference
@@ -27,11 +27,7 @@ PAIRWISE_COLUMNS = [
     "score",
     "consistent",
     "reason",
-    "failure",
-    "error",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
+    *CALL_COLUMNS,
 ]
 
 

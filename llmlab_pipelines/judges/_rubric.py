@@ -12,7 +12,7 @@ from ..engine import Engine
 from ..lab import Lab
 from ..lab._judges import JudgeConfig
 from ..stats._agreement import Level
-from ._calls import EngineFactory, JudgeCall, judge_request, run_with_retry
+from ._calls import CALL_COLUMNS, EngineFactory, JudgeCall, judge_request, run_with_retry
 from ._kind import JudgeKind, RaterGroup
 from ._parse import parse_rubric
 from ._prompts import rubric_prompt, task_of, with_reference
@@ -27,11 +27,7 @@ JUDGE_COLUMNS = [
     "raw",
     "score",
     "reason",
-    "failure",
-    "error",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
+    *CALL_COLUMNS,
     "cached",
 ]
 
