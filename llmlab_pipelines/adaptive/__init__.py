@@ -9,18 +9,19 @@ from ._policies import (
     SuccessiveElimination,
     TopTwoThompson,
 )
-from ._run import (
+from ._run import AdaptiveOutcome, Batch, run_adaptive
+from ._sequential import ConfidenceSequence, Interval, SequentialABTest, SequentialDecision
+from ._strategies import (
+    AUTO,
     STRATEGIES,
-    AdaptiveOutcome,
-    Batch,
+    Strategy,
     grid_decision,
     make_policy,
     resolve_strategy,
-    run_adaptive,
 )
-from ._sequential import ConfidenceSequence, Interval, SequentialABTest, SequentialDecision
 
 __all__ = [
+    "AUTO",
     "EVALUATION_COLUMNS",
     "STRATEGIES",
     "AdaptiveOutcome",
@@ -34,6 +35,7 @@ __all__ = [
     "SequentialAB",
     "SequentialABTest",
     "SequentialDecision",
+    "Strategy",
     "SuccessiveElimination",
     "TopTwoThompson",
     "adaptive_arms",

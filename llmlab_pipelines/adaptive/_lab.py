@@ -4,17 +4,18 @@ experiment's metric (a deterministic metric or a judge). No Dagster here."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..engine import Engine, build_requests
-from ..lab import Candidate, Lab, PartitionPlan
+from ..engine import Engine, GenerationRequest, build_requests
+from ..lab import Candidate, ExperimentConfig, Lab, PartitionPlan
 from ..metrics import score_frame
-from ._policies import RoundLog
-from ._run import AdaptiveOutcome, Batch, grid_decision, make_policy, resolve_strategy, run_adaptive
+from ._policies import Policy, RoundLog
+from ._run import AdaptiveOutcome, Batch, run_adaptive
+from ._strategies import grid_decision, make_policy, resolve_strategy
 
 EVALUATION_COLUMNS = [
     "experiment",
@@ -63,8 +64,33 @@ class AdaptiveRun:
         ]
         return "\n".join(lines)
 
+    def metadata(self) -> dict[str, str | int | float | bool]:
+        """The outcome in a few flat values, keyed ``<experiment>/<what>``."""
+        s = self.outcome.summary()
+        values: dict[str, str | int | float | bool] = {
+            "decision": str(s["verdict"]),
+            "winner": str(s["winner"] or "none"),
+            "calls": int(s["calls"]),
+            "grid_calls": int(s["grid_calls"]),
+            "call_fraction": float(s["call_fraction"]),
+            "same_as_grid": str(s["same_as_grid"]),
+            "partial": bool(self.outcome.stopped),
+        }
+        return {f"{self.experiment}/{k}": v for k, v in values.items()}
 
-def adaptive_arms(lab: Lab, experiment: str) -> list[Any]:
+    def tracked_metrics(self) -> dict[str, float]:
+        """What a tracking run records: calls against the grid's, rounds, each mean."""
+        o, s = self.outcome, self.outcome.summary()
+        return {
+            "calls": float(s["calls"]),
+            "grid_calls": float(s["grid_calls"]),
+            "call_fraction": float(s["call_fraction"]),
+            "rounds": float(s["rounds"]),
+            **{f"mean/{a.replace('@', ':')}": v for a, v in o.means.items()},
+        }
+
+
+def adaptive_arms(lab: Lab, experiment: str) -> list[Candidate]:
     """The experiment's candidates, baseline first (the A of an A/B test)."""
     baseline = lab.baseline(experiment)
     return [baseline, *[c for c in lab.candidates(experiment) if c.key != baseline.key]]
@@ -96,35 +122,69 @@ def run_lab_experiment(
     """
     config = lab.experiment(experiment)
     settings = config.adaptive
-    metric = config.adaptive_metric
     arms = adaptive_arms(lab, experiment)
-    by_label = {c.label: c for c in arms}
-    pool = min(x for x in (limit, config.limit, len(records)) if x is not None)
-    n = min(pool, settings.max_items or pool)
-    order = np.random.default_rng(settings.seed).permutation(pool)[:n]
+    items = [records[int(i)] for i in _item_order(config, len(records), limit)]
     strategy = resolve_strategy(settings.strategy, len(arms))
     policy = make_policy(
         strategy,
         [c.label for c in arms],
-        n,
+        len(items),
         round_size=settings.round_size,
         alpha=config.alpha,
         delta=settings.delta,
         margin=settings.margin,
         seed=settings.seed,
     )
-    rows: list[dict[str, Any]] = []
+    rounds = _Rounds(lab, experiment, arms, items, engine, judge_engine_for, policy)
+    outcome = run_adaptive(policy, rounds.evaluate, on_round)
+    metric = config.adaptive_metric
+    if grid_scores:
+        table = _grid_table(arms, grid_scores, metric, [r["id"] for r in items])
+        if table is not None:
+            outcome.grid = grid_decision(
+                strategy, table, alpha=config.alpha, margin=settings.margin
+            )
+    evaluations = pd.DataFrame(rounds.rows, columns=EVALUATION_COLUMNS)
+    return AdaptiveRun(experiment, metric, outcome, evaluations)
 
-    def evaluate(plan: dict[str, list[int]]) -> Batch:
-        picked = {
-            label: [(p, records[int(order[p])]) for p in positions]
-            for label, positions in plan.items()
-        }
+
+def _item_order(config: ExperimentConfig, n_records: int, limit: int | None) -> np.ndarray:
+    """The positions of the records to use, in the experiment's random order (its ``seed``):
+    the first ``limit`` records (the grid's limit too), at most ``max_items`` of them."""
+    pool = min(x for x in (limit, config.limit, n_records) if x is not None)
+    n = min(pool, config.adaptive.max_items or pool)
+    return np.random.default_rng(config.adaptive.seed).permutation(pool)[:n]
+
+
+@dataclass
+class _Rounds:
+    """Evaluates the rounds a policy asks for, keeping every evaluation's row."""
+
+    lab: Lab
+    experiment: str
+    arms: list[Candidate]
+    items: list[dict[str, Any]]
+    engine: Engine
+    judge_engine_for: Callable[[str], Engine] | None
+    policy: Policy
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def evaluate(self, plan: dict[str, list[int]]) -> Batch:
+        """Generate and score ``candidate -> item positions``; the scores the policy sees."""
+        config = self.lab.experiment(self.experiment)
+        picked = {label: [(p, self.items[p]) for p in ps] for label, ps in plan.items()}
+        by_label = {c.label: c for c in self.arms}
         scored, stopped = score_candidates(
-            lab, config.dataset, metric, by_label, picked, engine, judge_engine_for
+            self.lab,
+            config.dataset,
+            config.adaptive_metric,
+            by_label,
+            picked,
+            self.engine,
+            self.judge_engine_for,
         )
-        round_no = len(policy.rounds) + 1
-        rows.extend(evaluation_rows(scored, experiment, round_no))
+        round_no = len(self.policy.rounds) + 1
+        self.rows.extend(evaluation_rows(scored, self.experiment, round_no))
         scores: dict[str, dict[int, float]] = {}
         for row in scored.itertuples(index=False):
             scores.setdefault(row.candidate, {})[int(row.position)] = float(row.score)
@@ -132,15 +192,6 @@ def run_lab_experiment(
             common = set.intersection(*(set(v) for v in scores.values())) if scores else set()
             scores = {a: {p: v for p, v in s.items() if p in common} for a, s in scores.items()}
         return Batch(scores, stopped=stopped)
-
-    outcome = run_adaptive(policy, evaluate, on_round)
-    if grid_scores:
-        table = _grid_table(arms, grid_scores, metric, [records[int(i)]["id"] for i in order])
-        if table is not None:
-            outcome.grid = grid_decision(
-                strategy, table, alpha=config.alpha, margin=settings.margin
-            )
-    return AdaptiveRun(experiment, metric, outcome, pd.DataFrame(rows, columns=EVALUATION_COLUMNS))
 
 
 def score_candidates(
@@ -158,7 +209,8 @@ def score_candidates(
         One row per finished evaluation (``candidate``, ``position``, ``score`` and the
         generation's columns), and the reason calls were refused (a budget), if any.
     """
-    requests, owners = [], []
+    requests: list[GenerationRequest] = []
+    owners: list[tuple[str, int]] = []
     for label, items in picked.items():
         plan = PartitionPlan(by_label[label], dataset, 1, None)
         requests.extend(build_requests(lab, plan, [r for _, r in items]))
@@ -232,7 +284,7 @@ def _score(
 
 
 def _grid_table(
-    arms: list[Any], grid: dict[str, pd.DataFrame], metric: str, item_ids: list[Any]
+    arms: list[Candidate], grid: dict[str, pd.DataFrame], metric: str, item_ids: list[Any]
 ) -> dict[str, np.ndarray] | None:
     """Every candidate's full-grid score on the same items, or None if the grid lacks any."""
     table: dict[str, np.ndarray] = {}

@@ -114,6 +114,17 @@ class Policy(ABC):
         """Stop early from outside (a budget ran out)."""
         self.stopped = reason
 
+    def _log_round(
+        self, results: dict[str, dict[int, float]], out: list[str], leader: str, note: str = ""
+    ) -> None:
+        """Record the round just observed: what each candidate was evaluated on, and after."""
+        evaluated = {a: len(results.get(a, {})) for a in self.arms}
+        self.rounds.append(
+            RoundLog(
+                len(self.rounds) + 1, evaluated, list(self.active), out, leader, self.calls, note
+            )
+        )
+
 
 @dataclass
 class SequentialAB(Policy):
@@ -148,17 +159,12 @@ class SequentialAB(Policy):
         a, b = self.arms
         items = sorted(set(results.get(a, {})) & set(results.get(b, {})))
         d = self.test.update([results[a][i] for i in items], [results[b][i] for i in items])
-        self.rounds.append(
-            RoundLog(
-                len(self.rounds) + 1,
-                {x: len(results.get(x, {})) for x in self.arms},
-                list(self.arms),
-                [],
-                self.leader(),
-                self.calls,
-                f"diff {d.mean_diff:+.3f} CI [{d.interval.low:+.3f}, {d.interval.high:+.3f}] "
-                f"e={d.e_value:.3g} -> {d.verdict}",
-            )
+        self._log_round(
+            results,
+            [],
+            self.leader(),
+            f"diff {d.mean_diff:+.3f} CI [{d.interval.low:+.3f}, {d.interval.high:+.3f}] "
+            f"e={d.e_value:.3g} -> {d.verdict}",
         )
 
     def decision(self) -> dict[str, Any]:
@@ -208,6 +214,14 @@ class PairedEvidence:
                 cs.update(diffs)
                 self._fed[(a, b)] = k
 
+    def eliminate(
+        self, scores: dict[str, dict[int, float]], active: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """Feed the new scores, then split ``active`` into those still in and those beaten."""
+        self.update(scores)
+        beaten = self.beaten(active)
+        return [a for a in active if a not in beaten], [a for a in active if a in beaten]
+
     def beaten(self, among: list[str]) -> set[str]:
         """The candidates of ``among`` that another one of ``among`` beats with confidence."""
         order = [a for a in self.arms if a in among]
@@ -248,20 +262,8 @@ class SuccessiveElimination(Policy):
         return {a: items for a in self.active}
 
     def _update(self, results: dict[str, dict[int, float]]) -> None:
-        self.evidence.update(self.scores)
-        beaten = self.evidence.beaten(self.active)
-        out = [a for a in self.active if a in beaten]
-        self.active = [a for a in self.active if a not in beaten]
-        self.rounds.append(
-            RoundLog(
-                len(self.rounds) + 1,
-                {a: len(results.get(a, {})) for a in self.arms},
-                list(self.active),
-                out,
-                self.leader(),
-                self.calls,
-            )
-        )
+        self.active, out = self.evidence.eliminate(self.scores, self.active)
+        self._log_round(results, out, self.leader())
 
     def decision(self) -> dict[str, Any]:
         winner = self.active[0] if len(self.active) == 1 else None
@@ -358,22 +360,10 @@ class TopTwoThompson(Policy):
         return picks.tolist()
 
     def _update(self, results: dict[str, dict[int, float]]) -> None:
-        self.evidence.update(self.scores)
-        beaten = self.evidence.beaten(self.active)
-        out = [a for a in self.active if a in beaten]
-        self.active = [a for a in self.active if a not in beaten]
+        self.active, out = self.evidence.eliminate(self.scores, self.active)
         probs = self._probs = self.prob_best()
-        self.rounds.append(
-            RoundLog(
-                len(self.rounds) + 1,
-                {a: len(results.get(a, {})) for a in self.arms},
-                list(self.active),
-                out,
-                max(self.active, key=probs.__getitem__),
-                self.calls,
-                "P(best) " + ", ".join(f"{a}={p:.2f}" for a, p in probs.items()),
-            )
-        )
+        note = "P(best) " + ", ".join(f"{a}={p:.2f}" for a, p in probs.items())
+        self._log_round(results, out, max(self.active, key=probs.__getitem__), note)
 
     def leader(self) -> str:
         if not self.calls:

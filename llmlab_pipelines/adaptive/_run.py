@@ -1,4 +1,4 @@
-"""Running an adaptive experiment: the loop, the outcome, and the full grid's answer beside it."""
+"""Running an adaptive experiment: the loop and its outcome."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ._policies import Policy, RoundLog, SequentialAB, SuccessiveElimination, TopTwoThompson
-
-STRATEGIES = ("auto", "sequential", "successive_elimination", "thompson")
+from ._policies import Policy, RoundLog
 
 
 @dataclass
@@ -83,38 +80,6 @@ class AdaptiveOutcome:
         }
 
 
-def resolve_strategy(strategy: str, n_arms: int) -> str:
-    """``auto``: a sequential test for two candidates, successive elimination for more."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if strategy == "auto":
-        return "sequential" if n_arms == 2 else "successive_elimination"
-    if strategy == "sequential" and n_arms != 2:
-        raise ValueError(f"strategy 'sequential' compares exactly 2 candidates, not {n_arms}")
-    return strategy
-
-
-def make_policy(
-    strategy: str,
-    arms: list[str],
-    n_items: int,
-    *,
-    round_size: int,
-    alpha: float = 0.05,
-    delta: float = 0.05,
-    margin: float = 0.0,
-    seed: int = 0,
-    max_calls: int | None = None,
-) -> Policy:
-    """The policy for ``strategy`` (see :func:`resolve_strategy`)."""
-    strategy = resolve_strategy(strategy, len(arms))
-    if strategy == "sequential":
-        return SequentialAB(arms, n_items, round_size, max_calls, alpha=alpha, margin=margin)
-    if strategy == "successive_elimination":
-        return SuccessiveElimination(arms, n_items, round_size, max_calls, delta=delta)
-    return TopTwoThompson(arms, n_items, round_size, max_calls, delta=delta, seed=seed)
-
-
 def run_adaptive(
     policy: Policy,
     evaluate: Callable[[dict[str, list[int]]], Batch],
@@ -144,48 +109,3 @@ def run_adaptive(
         items_seen={a: len(s) for a, s in policy.scores.items()},
         stopped=policy.stopped,
     )
-
-
-def grid_decision(
-    strategy: str, table: dict[str, np.ndarray], *, alpha: float = 0.05, margin: float = 0.0
-) -> dict[str, Any]:
-    """What evaluating every candidate on every item decides, in the adaptive run's terms.
-
-    Two candidates (``sequential``): the fixed-sample paired test the leaderboard uses (McNemar
-    for 0/1 scores, else a t-test), and, with a margin, equivalence when the 1 - 2 alpha
-    interval of the difference fits inside it (TOST). More: the best mean, when a paired test
-    against every other candidate (Holm-corrected) says so; else "not separated".
-    """
-    from ..stats import compare
-
-    arms = list(table)
-    long = pd.DataFrame(
-        [
-            {"candidate": a, "item_id": i, "score": float(v)}
-            for a in arms
-            for i, v in enumerate(table[a])
-        ]
-    )
-    means = {a: float(np.mean(table[a])) for a in arms}
-    if strategy == "sequential":
-        a, b = arms
-        row = compare(long, baseline=a, alpha=alpha, n_boot=2000).iloc[0]
-        if bool(row["significant"]):
-            verdict = "b_better" if row["diff"] > 0 else "a_better"
-        elif margin > 0:
-            tost = compare(long, baseline=a, alpha=2 * alpha, n_boot=2000).iloc[0]
-            inside = -margin < tost["ci_low"] and tost["ci_high"] < margin
-            verdict = "equivalent" if inside else "undecided"
-        else:
-            verdict = "undecided"
-        winner = {"b_better": b, "a_better": a}.get(verdict)
-        return {"verdict": verdict, "winner": winner, "means": means, "p_value": row["p_value"]}
-    best = max(arms, key=means.__getitem__)
-    rows = compare(long, baseline=best, alpha=alpha, n_boot=2000)
-    separated = bool(len(rows)) and bool((rows["significant"] & (rows["diff"] < 0)).all())
-    return {
-        "verdict": "best found" if separated else "not separated",
-        "winner": best if separated else None,
-        "best_guess": best,
-        "means": means,
-    }

@@ -3,12 +3,14 @@
 # No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from ..adaptive import EVALUATION_COLUMNS, RoundLog, run_lab_experiment
-from ..lab import LabError
+from ..adaptive import EVALUATION_COLUMNS, AdaptiveRun, RoundLog, run_lab_experiment
+from ..engine import Engine
+from ..lab import Lab, LabError
 from ..lab._quality import frame_records
 from ..partitions import by_dataset, dataset_partitions
 from ..report import markdown_table, tables_by_candidate
@@ -49,90 +51,22 @@ def adaptive_runs(
         context.log.info(f"dataset {dataset!r} has no `mode: adaptive` experiment")
     records = frame_records(eval_datasets)
     grid = tables_by_candidate(scores, set(the_lab.all_candidates())) if scores else {}
-    frames, metadata, sections = [], {}, []
+    frames: list[pd.DataFrame] = []
+    metadata: dict[str, str | int | float | bool] = {}
+    sections: list[str] = []
     for name in names:
-        config = the_lab.experiment(name)
-
-        def on_round(r: RoundLog, name: str = name) -> None:
-            context.log.info(
-                f"{name} round {r.round}: {r.calls} calls, leader {r.leader}"
-                + (f", out: {', '.join(r.eliminated)}" if r.eliminated else "")
-                + (f"; {r.note}" if r.note else "")
-            )
-
         try:
-            with llm.paying(
-                context,
-                artifacts,
-                the_lab,
-                model=",".join(config.models),
-                candidate=",".join(c.label for c in the_lab.candidates(name)),
-                dataset=dataset,
-                experiments=name,
-                experiment=name,
-            ) as wallet:
-                run = run_lab_experiment(
-                    the_lab,
-                    name,
-                    records,
-                    wallet.engine(ProgressLogger(context.log, name, bar=llm.progress_bar)),
-                    judge_engine_for=lambda judge, wallet=wallet: wallet.engine(
-                        ProgressLogger(context.log, f"judge {judge}")
-                    ),
-                    grid_scores=grid,
-                    on_round=on_round,
-                    limit=lab.limit,
-                )
-                wallet.ids["candidate"] = ",".join(sorted(set(run.evaluations["candidate"])))
+            run = _run_experiment(context, the_lab, name, records, grid, lab, llm, artifacts)
         except (LabError, ValueError) as exc:
             raise dg.Failure(description=f"adaptive experiment {name!r}: {exc}") from None
-        frame = run.evaluations
-        frames.append(frame)
-        summary = run.outcome.summary()
+        frames.append(run.evaluations)
         report = run.markdown() + "\n\n" + markdown_table(run.outcome.rounds_frame())
         artifacts.write(report, "reports", dataset, f"adaptive_{name}.md")
         sections.append(report)
         if run.outcome.stopped:
             context.log.warning(f"{name}: partial, {run.outcome.stopped}")
-        metadata[f"{name}/decision"] = str(summary["verdict"])
-        metadata[f"{name}/winner"] = str(summary["winner"] or "none")
-        metadata[f"{name}/calls"] = int(summary["calls"])
-        metadata[f"{name}/grid_calls"] = int(summary["grid_calls"])
-        metadata[f"{name}/call_fraction"] = float(summary["call_fraction"])
-        metadata[f"{name}/same_as_grid"] = str(summary["same_as_grid"])
-        metadata[f"{name}/partial"] = bool(run.outcome.stopped)
-        tracking.log(
-            CandidateRun(
-                experiment=name,
-                partition=f"adaptive|{dataset}",
-                name=f"{name} (adaptive)",
-                params={
-                    "mode": "adaptive",
-                    "strategy": summary["strategy"],
-                    "metric": run.metric,
-                    "round_size": config.adaptive.round_size,
-                    "delta": config.adaptive.delta,
-                    "alpha": config.alpha,
-                    "dataset": dataset,
-                },
-                metrics={
-                    "calls": float(summary["calls"]),
-                    "grid_calls": float(summary["grid_calls"]),
-                    "call_fraction": float(summary["call_fraction"]),
-                    "rounds": float(summary["rounds"]),
-                    **{f"mean/{a.replace('@', ':')}": v for a, v in run.outcome.means.items()},
-                },
-                tags={
-                    "dagster.run_id": context.run.run_id,
-                    "llmlab.kind": "adaptive",
-                    "llmlab.decision": str(summary["verdict"]),
-                    "llmlab.winner": str(summary["winner"] or "none"),
-                    "llmlab.same_as_grid": str(summary["same_as_grid"]),
-                    **({"llmlab.git_sha": sha} if (sha := the_lab.git_sha()) else {}),
-                },
-                files={"adaptive.md": report},
-            )
-        )
+        metadata.update(run.metadata())
+        tracking.log(_tracked_run(context, the_lab, dataset, run, report))
     out = (
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVALUATION_COLUMNS)
     )
@@ -143,4 +77,84 @@ def adaptive_runs(
             **metadata,
             "report": dg.MetadataValue.md("\n\n".join(sections)),
         },
+    )
+
+
+def _run_experiment(
+    context: dg.AssetExecutionContext,
+    the_lab: Lab,
+    name: str,
+    records: list[dict[str, Any]],
+    grid: dict[str, pd.DataFrame],
+    lab: LabResource,
+    llm: LLMResource,
+    artifacts: ArtifactStore,
+) -> AdaptiveRun:
+    """One adaptive experiment, its generation and judge calls paid from one wallet."""
+    config = the_lab.experiment(name)
+
+    def on_round(r: RoundLog) -> None:
+        context.log.info(
+            f"{name} round {r.round}: {r.calls} calls, leader {r.leader}"
+            + (f", out: {', '.join(r.eliminated)}" if r.eliminated else "")
+            + (f"; {r.note}" if r.note else "")
+        )
+
+    with llm.paying(
+        context,
+        artifacts,
+        the_lab,
+        model=",".join(config.models),
+        candidate=",".join(c.label for c in the_lab.candidates(name)),
+        dataset=context.partition_key,
+        experiments=name,
+        experiment=name,
+    ) as wallet:
+
+        def judge_engine(judge: str) -> Engine:
+            return wallet.engine(ProgressLogger(context.log, f"judge {judge}"))
+
+        run = run_lab_experiment(
+            the_lab,
+            name,
+            records,
+            wallet.engine(ProgressLogger(context.log, name, bar=llm.progress_bar)),
+            judge_engine_for=judge_engine,
+            grid_scores=grid,
+            on_round=on_round,
+            limit=lab.limit,
+        )
+        wallet.ids["candidate"] = ",".join(sorted(set(run.evaluations["candidate"])))
+    return run
+
+
+def _tracked_run(
+    context: dg.AssetExecutionContext, the_lab: Lab, dataset: str, run: AdaptiveRun, report: str
+) -> CandidateRun:
+    """The tracking run of one adaptive experiment: its settings, calls, decision, report."""
+    config = the_lab.experiment(run.experiment)
+    summary = run.outcome.summary()
+    return CandidateRun(
+        experiment=run.experiment,
+        partition=f"adaptive|{dataset}",
+        name=f"{run.experiment} (adaptive)",
+        params={
+            "mode": "adaptive",
+            "strategy": summary["strategy"],
+            "metric": run.metric,
+            "round_size": config.adaptive.round_size,
+            "delta": config.adaptive.delta,
+            "alpha": config.alpha,
+            "dataset": dataset,
+        },
+        metrics=run.tracked_metrics(),
+        tags={
+            "dagster.run_id": context.run.run_id,
+            "llmlab.kind": "adaptive",
+            "llmlab.decision": str(summary["verdict"]),
+            "llmlab.winner": str(summary["winner"] or "none"),
+            "llmlab.same_as_grid": str(summary["same_as_grid"]),
+            **({"llmlab.git_sha": sha} if (sha := the_lab.git_sha()) else {}),
+        },
+        files={"adaptive.md": report},
     )

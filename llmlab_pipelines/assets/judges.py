@@ -8,13 +8,14 @@ import dagster as dg
 import pandas as pd
 
 from ..judges import (
-    JUDGE_COLUMNS,
-    agreement_table,
+    dataset_agreement,
+    judge_callers,
     judge_outputs,
+    judges_producing,
     pairwise_judgements,
     pairwise_summary,
 )
-from ..lab import LabError
+from ..lab import Lab, LabError
 from ..lab._quality import frame_records
 from ..locks import partition_lock
 from ..partitions import CANDIDATE, DATASET, by_dataset, dataset_partitions, generation_partitions
@@ -25,6 +26,22 @@ from ..secrets import redact_frame, redact_metadata
 from ._automation import ANALYSIS_CONDITION
 from ._progress import ProgressLogger
 
+#: The check on ``judge_scores``.
+PARSE_FAILURES = dg.AssetCheckSpec(
+    "judge_parse_failures",
+    asset="judge_scores",
+    description="Fails when a judge's unusable replies (after one retry telling it what "
+    "was wrong) exceed its `max_parse_failure_rate`; each failure is listed with its reason.",
+)
+
+#: The check on ``judge_agreement``.
+AGREEMENT_FLOOR = dg.AssetCheckSpec(
+    "judge_agreement_floor",
+    asset="judge_agreement",
+    description="Warns when a judge group's Krippendorff's alpha is below its "
+    "`agreement_floor`: its scores are not reliable enough to rank by.",
+)
+
 
 @dg.asset(
     partitions_def=generation_partitions,
@@ -32,15 +49,7 @@ from ._progress import ProgressLogger
     group_name="evaluation",
     kinds={"litellm", "parquet"},
     io_manager_key="parquet_io_manager",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "judge_parse_failures",
-            asset="judge_scores",
-            description="Fails when a judge's unusable replies (after one retry telling it what "
-            "was wrong) exceed its `max_parse_failure_rate`; each failure is listed with its "
-            "reason.",
-        )
-    ],
+    check_specs=[PARSE_FAILURES],
 )
 def judge_scores(
     context: dg.AssetExecutionContext,
@@ -52,9 +61,9 @@ def judge_scores(
 ) -> Iterator[object]:
     """Every rubric judge's verdict per output and dimension: raw score, score in [0, 1], the
     judge's reason, any failure, and the judge's tokens and cost."""
-    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    keys = context.partition_key.keys_by_dimension
     the_lab = lab.load()
-    names = the_lab.rubric_judges_for(keys[CANDIDATE], keys[DATASET])
+    names = judge_callers(the_lab, the_lab.judge_names_for(keys[CANDIDATE], keys[DATASET]))
     try:
         with (
             llm.paying(
@@ -80,35 +89,31 @@ def judge_scores(
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None
     frame = redact_frame(frame)
-    failures = frame[frame["failure"].notna()]
-    yield dg.Output(
-        frame,
-        metadata=redact_metadata(
-            {
-                "dagster/row_count": len(frame),
-                "judges": ", ".join(names) or "none",
-                "judge_cost_usd": float(frame["cost_usd"].sum()),
-                "judge_tokens": int(
-                    frame["prompt_tokens"].sum() + frame["completion_tokens"].sum()
-                ),
-                **{
-                    f"mean/{column}": float(group["score"].mean())
-                    for column, group in frame.groupby("column")
-                },
-                "failures": dg.MetadataValue.md(
-                    markdown_table(
-                        failures[["item_id", "judge", "dimension", "failure", "error"]].head(20)
-                    )
-                    if len(failures)
-                    else "none"
-                ),
-            }
-        ),
-    )
+    yield dg.Output(frame, metadata=redact_metadata(_verdicts_metadata(frame, names)))
     yield parse_failure_check(the_lab, names, frame)
 
 
-def parse_failure_check(lab, names: list[str], frame: pd.DataFrame) -> dg.AssetCheckResult:  # type: ignore[no-untyped-def]
+def _verdicts_metadata(frame: pd.DataFrame, names: list[str]) -> dict[str, object]:
+    """``judge_scores``' metadata: the judges, their cost, mean scores and failures."""
+    failures = frame[frame["failure"].notna()]
+    return {
+        "dagster/row_count": len(frame),
+        "judges": ", ".join(names) or "none",
+        "judge_cost_usd": float(frame["cost_usd"].sum()),
+        "judge_tokens": int(frame["prompt_tokens"].sum() + frame["completion_tokens"].sum()),
+        **{
+            f"mean/{column}": float(group["score"].mean())
+            for column, group in frame.groupby("column")
+        },
+        "failures": dg.MetadataValue.md(
+            markdown_table(failures[["item_id", "judge", "dimension", "failure", "error"]].head(20))
+            if len(failures)
+            else "none"
+        ),
+    }
+
+
+def parse_failure_check(lab: Lab, names: list[str], frame: pd.DataFrame) -> dg.AssetCheckResult:
     """Per judge: the share of verdicts that could not be used, against its limit."""
     lines, ok, rates = [], True, {}
     for name in names:
@@ -124,7 +129,7 @@ def parse_failure_check(lab, names: list[str], frame: pd.DataFrame) -> dg.AssetC
                 f"{worst['item_id']!r}: {worst['failure']} failure: {worst['error']}"
             )
     return dg.AssetCheckResult(
-        check_name="judge_parse_failures",
+        check_name=PARSE_FAILURES.name,
         passed=ok,
         description="\n".join(lines) or ("no judges" if not names else "every verdict parsed"),
         metadata={"failure_rates": dg.MetadataValue.json(rates)},
@@ -143,14 +148,7 @@ def parse_failure_check(lab, names: list[str], frame: pd.DataFrame) -> dg.AssetC
     kinds={"krippendorff", "parquet"},
     io_manager_key="parquet_io_manager",
     automation_condition=ANALYSIS_CONDITION,
-    check_specs=[
-        dg.AssetCheckSpec(
-            "judge_agreement_floor",
-            asset="judge_agreement",
-            description="Warns when a judge group's Krippendorff's alpha is below its "
-            "`agreement_floor`: its scores are not reliable enough to rank by.",
-        )
-    ],
+    check_specs=[AGREEMENT_FLOOR],
 )
 def judge_agreement(
     context: dg.AssetExecutionContext,
@@ -164,16 +162,7 @@ def judge_agreement(
     the_lab = lab.load()
     dataset = context.partition_key
     tables = tables_by_candidate(judge_scores, set(the_lab.all_candidates()))
-    names: dict[str, None] = {}
-    for experiment in the_lab.experiments_for(dataset):
-        names.update(dict.fromkeys(the_lab.experiment(experiment).judges))
-    rubric_and_panels = [n for n in names if the_lab.judges[n].kind != "pairwise"]
-    verdicts = (
-        pd.concat([f.assign(candidate=k) for k, f in tables.items()], ignore_index=True)
-        if tables
-        else pd.DataFrame(columns=[*JUDGE_COLUMNS, "candidate"])
-    )
-    table = agreement_table(the_lab, rubric_and_panels, verdicts, frame_records(eval_datasets))
+    table = dataset_agreement(the_lab, dataset, tables, frame_records(eval_datasets))
     for experiment in the_lab.experiments_for(dataset):
         if table.empty or not the_lab.experiment(experiment).judges:
             continue
@@ -201,9 +190,14 @@ def judge_agreement(
             ),
         },
     )
+    yield agreement_floor_check(table)
+
+
+def agreement_floor_check(table: pd.DataFrame) -> dg.AssetCheckResult:
+    """A warning naming every judge group whose agreement is below its floor."""
     low = table[table["below_floor"]] if len(table) else table
-    yield dg.AssetCheckResult(
-        check_name="judge_agreement_floor",
+    return dg.AssetCheckResult(
+        check_name=AGREEMENT_FLOOR.name,
         passed=low.empty,
         severity=dg.AssetCheckSeverity.WARN,
         description="; ".join(
@@ -242,9 +236,7 @@ def pairwise(
     records = frame_records(eval_datasets)
     frames, stopped = [], []
     for experiment in the_lab.experiments_for(dataset):
-        judges = [
-            n for n in the_lab.experiment(experiment).judges if the_lab.judges[n].kind == "pairwise"
-        ]
+        judges = judges_producing(the_lab, the_lab.experiment(experiment).judges, "pairwise")
         if not judges:
             continue
         outputs = {

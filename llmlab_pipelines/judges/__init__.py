@@ -1,27 +1,34 @@
-"""LLM judges: rubric, pairwise (both orders), panels with measured agreement. No Dagster here."""
+"""LLM judges: rubric, pairwise (both orders), panels with measured agreement. No Dagster here.
+
+Each ``kind:`` of judge is a :class:`JudgeKind` listed in :data:`KINDS`.
+"""
 
 from __future__ import annotations
 
+from ._agreement import agreement_table, dataset_agreement
+from ._kind import JudgeKind, RaterGroup
+from ._kinds import KINDS, judge_callers, judges_producing, kind_of
+from ._pairwise import PAIRWISE_COLUMNS, pairwise_judgements, pairwise_summary
 from ._parse import ParseError, parse_pairwise, parse_rubric
 from ._prompts import fence, pairwise_prompt, rubric_prompt
-from ._run import (
-    JUDGE_COLUMNS,
-    PAIRWISE_COLUMNS,
-    agreement_table,
-    judge_metric_columns,
-    judge_outputs,
-    pairwise_judgements,
-    pairwise_summary,
-)
+from ._rubric import JUDGE_COLUMNS, judge_outputs
+from ._scores import judge_metric_columns
 
 __all__ = [
     "JUDGE_COLUMNS",
+    "KINDS",
     "PAIRWISE_COLUMNS",
+    "JudgeKind",
     "ParseError",
+    "RaterGroup",
     "agreement_table",
+    "dataset_agreement",
     "fence",
+    "judge_callers",
     "judge_metric_columns",
     "judge_outputs",
+    "judges_producing",
+    "kind_of",
     "pairwise_judgements",
     "pairwise_prompt",
     "pairwise_summary",
