@@ -10,6 +10,7 @@ from ._estimate import Estimate, estimate_plan
 from ._limits import AdaptiveGate, RedisWindowLimiter, SlidingWindowLimiter
 from ._local import PROVIDER as LOCAL_PROVIDER
 from ._local import LocalModelError, register_local_provider
+from ._openai import FastOpenAIClient, RoutingClient
 from ._plan import build_requests
 from ._runner import Engine, Progress
 from ._types import Completion, GenerationRequest, GenerationResult
@@ -23,6 +24,7 @@ __all__ = [
     "Completion",
     "Engine",
     "Estimate",
+    "FastOpenAIClient",
     "GenerationRequest",
     "GenerationResult",
     "LLMClient",
@@ -32,6 +34,7 @@ __all__ = [
     "ProviderError",
     "RedisWindowLimiter",
     "ResponseCache",
+    "RoutingClient",
     "SlidingWindowLimiter",
     "Usage",
     "build_requests",
