@@ -15,9 +15,11 @@ into the kinds :class:`LiteLLMClient` reports for the same reply.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +84,7 @@ class FastOpenAIClient:
         self._routes: dict[str, Route | None] = {}
         self._prices: dict[tuple[str | None, str], Price | None] = {}
         self._sessions: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
+        _clients.add(self)
 
     def route(self, request: GenerationRequest) -> Route | None:
         """How the request is sent, or None when litellm must send it (another provider, the
@@ -205,6 +208,24 @@ class FastOpenAIClient:
         loop = asyncio.get_running_loop()
         for key in [k for k in self._sessions if k[0] is loop]:
             await self._sessions.pop(key).close()
+
+    def close(self) -> None:
+        """Close every pool, from outside their loops (at exit: the engine's loop still runs)."""
+        self._forget_closed_loops()
+        for (loop, *_), session in self._sessions.items():
+            if loop.is_running():
+                with contextlib.suppress(Exception):
+                    asyncio.run_coroutine_threadsafe(session.close(), loop).result(5)
+        self._sessions.clear()
+
+
+_clients: weakref.WeakSet[FastOpenAIClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for client in list(_clients):
+        client.close()
 
 
 class RoutingClient(LiteLLMClient):
