@@ -76,13 +76,17 @@ async def bare_litellm(base: str, n: int, inflight: int) -> float:
     return time.perf_counter() - start
 
 
-def engine_run(client: Any, base: str, n: int, inflight: int, tag: str) -> float:
+def requests_for(base: str, n: int, inflight: int, tag: str) -> list[GenerationRequest]:
     model = ModelConfig(model="openai/sim", api_base=base, concurrency=inflight)
     params = GenerationParams(max_tokens=8)
-    requests = [
+    return [
         GenerationRequest(f"{tag}{i}", 0, f"{tag} {i}: what is {i % 10} + 1?", "sim", model, params)
         for i in range(n)
     ]
+
+
+def engine_run(client: Any, base: str, n: int, inflight: int, tag: str) -> float:
+    requests = requests_for(base, n, inflight, tag)
     engine = Engine(client, cache=None)
     start = time.perf_counter()
     results = engine.run(requests)
@@ -92,8 +96,8 @@ def engine_run(client: Any, base: str, n: int, inflight: int, tag: str) -> float
     return wall
 
 
-def measure(base: str, n: int, inflight: int, profile: bool) -> dict[str, float]:
-    """req/s of every method at ``inflight``, each after its own warm-up."""
+def measure(base: str, n: int, inflight: int) -> dict[str, tuple[float, float]]:
+    """(req/s, client CPU µs a call) of every method at ``inflight``, each after a warm-up."""
     slow, fast = LiteLLMClient(), RoutingClient()
     methods: dict[str, Callable[[int, str], float]] = {
         "raw aiohttp": lambda k, t: asyncio.run(raw_aiohttp(base, k, inflight)),
@@ -101,26 +105,33 @@ def measure(base: str, n: int, inflight: int, profile: bool) -> dict[str, float]
         "engine, litellm": lambda k, t: engine_run(slow, base, k, inflight, f"s{t}"),
         "engine, fast path": lambda k, t: engine_run(fast, base, k, inflight, f"f{t}"),
     }
-    rates = {}
+    out = {}
     for name, run in methods.items():
         run(min(n, 2 * inflight), f"w{inflight}")  # warm-up: imports, pools, first-call work
-        profiler = cProfile.Profile() if profile and name == "engine, fast path" else None
-        if profiler is not None:
-            profiler.enable()
-        rates[name] = n / run(n, str(inflight))
-        if profiler is not None:
-            profiler.disable()
-            report_profile(profiler, n)
-    return rates
+        cpu = time.process_time()
+        wall = run(n, str(inflight))
+        out[name] = (n / wall, (time.process_time() - cpu) / n * 1e6)
+    return out
 
 
-def report_profile(profiler: cProfile.Profile, n: int) -> None:
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
-    stats.print_stats(25)
+def profile_fast(base: str, n: int, inflight: int) -> None:
+    """cProfile of the fast engine run, on this thread's loop (by own time)."""
+    engine = Engine(RoutingClient(), cache=None)
+    profiler = cProfile.Profile()
+
+    async def run() -> None:
+        await engine.arun(requests_for(base, 2 * inflight, inflight, "pw"))
+        profiler.enable()
+        await engine.arun(requests_for(base, n, inflight, "pf"))
+        profiler.disable()
+
+    asyncio.run(run())
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text).sort_stats("tottime")
+    stats.print_stats(30)
     total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
-    print(f"  profile (main thread and engine loop): {total / n * 1e6:.0f} µs of CPU a call")
-    print("\n".join("    " + line for line in out.getvalue().splitlines()[6:40]))
+    print(f"  profile of the fast engine run: {total / n * 1e6:.0f} µs of CPU a call")
+    print("\n".join("    " + line for line in text.getvalue().splitlines()[6:42]))
 
 
 def main() -> None:
@@ -136,17 +147,22 @@ def main() -> None:
     try:
         for inflight, n in ((64, args.n64), (256, args.n256)):
             ideal = inflight / LATENCY
-            rates = measure(base, n, inflight, args.profile)
+            rates = measure(base, n, inflight)
             print(f"{n} requests, {LATENCY}s latency, {inflight} in flight (ideal {ideal:.0f}/s)")
-            for name, rate in rates.items():
-                print(f"  {name:18}: {rate:7.1f} req/s = {rate / ideal:.3f} of ideal")
-            fast = rates["engine, fast path"]
+            for name, (rate, cpu) in rates.items():
+                print(
+                    f"  {name:18}: {rate:7.1f} req/s = {rate / ideal:.3f} of ideal, "
+                    f"{cpu:5.0f} µs client CPU a call"
+                )
+            fast = rates["engine, fast path"][0]
             print(
-                f"  fast ÷ engine litellm {fast / rates['engine, litellm']:.2f}, "
-                f"fast ÷ bare litellm {fast / rates['bare litellm']:.2f}, "
-                f"fast ÷ raw aiohttp {fast / rates['raw aiohttp']:.3f}, "
+                f"  fast ÷ engine litellm {fast / rates['engine, litellm'][0]:.2f}, "
+                f"fast ÷ bare litellm {fast / rates['bare litellm'][0]:.2f}, "
+                f"fast ÷ raw aiohttp {fast / rates['raw aiohttp'][0]:.3f}, "
                 f"fast ÷ ideal {fast / ideal:.3f}"
             )
+            if args.profile:
+                profile_fast(base, n, inflight)
     finally:
         proc.terminate()
         proc.wait()

@@ -10,8 +10,9 @@ from ._estimate import Estimate, estimate_plan
 from ._limits import AdaptiveGate, RedisWindowLimiter, SlidingWindowLimiter
 from ._local import PROVIDER as LOCAL_PROVIDER
 from ._local import LocalModelError, register_local_provider
-from ._openai import FastOpenAIClient, RoutingClient
+from ._openai import FastOpenAIClient
 from ._plan import build_requests
+from ._routing import RoutingClient
 from ._runner import Engine, Progress
 from ._types import Completion, GenerationRequest, GenerationResult
 

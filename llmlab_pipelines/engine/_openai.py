@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from ..secrets import read_secret
-from ._client import LiteLLMClient, ProviderError, _retry_after, configured_cost
+from ._client import ProviderError, _retry_after, configured_cost
 from ._local import PROVIDER as LOCAL_PROVIDER
 from ._prices import Price, price_of
 from ._types import Completion, GenerationRequest
@@ -108,12 +110,22 @@ class FastOpenAIClient:
             return read_secret(request.config.api_key_env)
         return litellm.api_key or litellm.openai_key or read_secret("OPENAI_API_KEY")
 
+    def prepare(self, request: GenerationRequest) -> tuple[Route, str] | None:
+        """The request's route and key, or None when litellm must send it (no route; no key:
+        litellm reports that as it does today)."""
+        route = self.route(request)
+        key = self.api_key(request) if route is not None else None
+        return (route, key) if route is not None and key else None
+
     async def complete(self, request: GenerationRequest) -> Completion:
         """Call the model once; raise :class:`ProviderError` on failure."""
-        route = self.route(request)
-        key = self.api_key(request)
-        if route is None or key is None:
+        ready = self.prepare(request)
+        if ready is None:
             raise ProviderError("other", f"{request.config.model} is not for the fast path")
+        return await self.send(request, *ready)
+
+    async def send(self, request: GenerationRequest, route: Route, key: str) -> Completion:
+        """Send a prepared request (see :meth:`prepare`)."""
         body = dict(route.body)
         if route.chat:
             body["messages"] = [{"role": "user", "content": request.prompt}]
@@ -123,7 +135,7 @@ class FastOpenAIClient:
         organization = os.environ.get("OPENAI_ORGANIZATION")
         if organization:
             headers["OpenAI-Organization"] = organization
-        session = self._session(request)
+        session = self._session(request, route)
         timeout = aiohttp.ClientTimeout(total=request.config.timeout)
         try:
             async with session.post(
@@ -182,7 +194,7 @@ class FastOpenAIClient:
         price = self._prices[key]
         return 0.0 if price is None else price.cost(data, usage)
 
-    def _session(self, request: GenerationRequest) -> aiohttp.ClientSession:
+    def _session(self, request: GenerationRequest, route: Route) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         config = request.config
         key = (loop, config.api_base, config.model, config.concurrency)
@@ -192,7 +204,10 @@ class FastOpenAIClient:
             connector = aiohttp.TCPConnector(
                 limit=config.concurrency, limit_per_host=config.concurrency, keepalive_timeout=30
             )
-            session = aiohttp.ClientSession(connector=connector, trust_env=True)
+            proxy, proxy_auth = None, None  # HTTP(S)_PROXY / NO_PROXY, read once, not per call
+            with contextlib.suppress(LookupError):
+                proxy, proxy_auth = get_env_proxy_for_url(URL(route.url))
+            session = aiohttp.ClientSession(connector=connector, proxy=proxy, proxy_auth=proxy_auth)
             self._sessions[key] = session
         return session
 
@@ -226,30 +241,6 @@ _clients: weakref.WeakSet[FastOpenAIClient] = weakref.WeakSet()
 def _close_all() -> None:
     for client in list(_clients):
         client.close()
-
-
-class RoutingClient(LiteLLMClient):
-    """litellm for every model, except those the fast path takes (unless ``fast_path`` is off).
-
-    A :class:`LiteLLMClient` itself, so the engine keeps giving the in-process model its own
-    deadline.
-    """
-
-    def __init__(self, models_dir: Any = None, *, fast_path: bool = True) -> None:
-        super().__init__(models_dir)
-        self.fast = FastOpenAIClient() if fast_path else None
-
-    def takes_fast_path(self, request: GenerationRequest) -> bool:
-        """Whether the request goes straight to its OpenAI-compatible endpoint: a route exists
-        and a key is set (without one, litellm reports the error as it does today)."""
-        fast = self.fast
-        return fast is not None and fast.route(request) is not None and bool(fast.api_key(request))
-
-    async def complete(self, request: GenerationRequest) -> Completion:
-        """Call the model once, on the fast path when it can take the request."""
-        if self.fast is not None and self.takes_fast_path(request):
-            return await self.fast.complete(request)
-        return await super().complete(request)
 
 
 def _build_route(request: GenerationRequest) -> Route | None:
