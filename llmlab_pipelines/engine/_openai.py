@@ -19,7 +19,6 @@ import atexit
 import contextlib
 import json
 import os
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +26,11 @@ import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
+from ..lab import ModelConfig
 from ..secrets import read_secret
 from ._client import ProviderError, _retry_after, configured_cost
 from ._local import PROVIDER as LOCAL_PROVIDER
-from ._prices import Price, price_of
+from ._prices import price_of
 from ._types import Completion, GenerationRequest
 
 #: HTTP statuses and the kinds litellm's exceptions for them are classified as (any other 5xx:
@@ -78,15 +78,12 @@ class _StatusError(Exception):
 class FastOpenAIClient:
     """Calls OpenAI-compatible endpoints directly; :meth:`route` says which requests it takes.
 
-    Each model (endpoint, model string, concurrency) gets its own keep-alive connection pool,
-    as large as the model's ``concurrency``, on the event loop that makes the calls.
+    Each model (endpoint, model string, concurrency) gets a keep-alive connection pool as large
+    as its ``concurrency`` on the event loop that makes the calls, shared by every client.
     """
 
     def __init__(self) -> None:
         self._routes: dict[str, Route | None] = {}
-        self._prices: dict[tuple[str | None, str], Price | None] = {}
-        self._sessions: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
-        _clients.add(self)
 
     def route(self, request: GenerationRequest) -> Route | None:
         """How the request is sent, or None when litellm must send it (another provider, the
@@ -135,7 +132,7 @@ class FastOpenAIClient:
         organization = os.environ.get("OPENAI_ORGANIZATION")
         if organization:
             headers["OpenAI-Organization"] = organization
-        session = self._session(request, route)
+        session = POOLS.get(route, request.config)
         timeout = aiohttp.ClientTimeout(total=request.config.timeout)
         try:
             async with session.post(
@@ -181,66 +178,68 @@ class FastOpenAIClient:
     def _cost(
         self, request: GenerationRequest, route: Route, data: dict[str, Any], usage: dict[str, Any]
     ) -> float:
-        """The entry's prices, else litellm's for the served model (looked up once per model)."""
+        """The entry's prices, else litellm's for the served model (looked up once a process)."""
         p_tok = int(usage.get("prompt_tokens") or 0)
         c_tok = int(usage.get("completion_tokens") or 0)
         configured = configured_cost(request.config, p_tok, c_tok)
         if configured is not None:
             return configured
-        name = str(data.get("model") or request.config.model)
-        key = (route.provider, name)
-        if key not in self._prices:
-            self._prices[key] = price_of(route.provider, name)
-        price = self._prices[key]
+        price = price_of(route.provider, str(data.get("model") or request.config.model))
         return 0.0 if price is None else price.cost(data, usage)
 
-    def _session(self, request: GenerationRequest, route: Route) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        config = request.config
-        key = (loop, config.api_base, config.model, config.concurrency)
-        session = self._sessions.get(key)
+    async def aclose(self) -> None:
+        """Close the pools of the running event loop (every client's: they are shared)."""
+        await POOLS.aclose()
+
+
+class _Pools:
+    """Keep-alive connection pools shared by every client of the process (engines come and go
+    with each asset; the connections stay): one per event loop, endpoint, model and
+    concurrency, as large as the concurrency; closed at exit."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
+
+    def get(self, route: Route, config: ModelConfig) -> aiohttp.ClientSession:
+        """The pool for a call on the running loop."""
+        key = (asyncio.get_running_loop(), route.url, config.model, config.concurrency)
+        session = self.sessions.get(key)
         if session is None or session.closed:
             self._forget_closed_loops()
-            connector = aiohttp.TCPConnector(
-                limit=config.concurrency, limit_per_host=config.concurrency, keepalive_timeout=30
-            )
+            size = config.concurrency
+            connector = aiohttp.TCPConnector(limit=size, limit_per_host=size, keepalive_timeout=30)
             proxy, proxy_auth = None, None  # HTTP(S)_PROXY / NO_PROXY, read once, not per call
             with contextlib.suppress(LookupError):
                 proxy, proxy_auth = get_env_proxy_for_url(URL(route.url))
             session = aiohttp.ClientSession(connector=connector, proxy=proxy, proxy_auth=proxy_auth)
-            self._sessions[key] = session
+            self.sessions[key] = session
         return session
 
     def _forget_closed_loops(self) -> None:
         """Drop the pools of event loops that are gone (a test's ``asyncio.run``)."""
-        for key in [k for k in self._sessions if k[0].is_closed()]:
-            session = self._sessions.pop(key)
+        for key in [k for k in self.sessions if k[0].is_closed()]:
+            session = self.sessions.pop(key)
             with contextlib.suppress(Exception):  # its loop is closed: nothing left to await
                 session.connector.close()  # type: ignore[union-attr]
 
     async def aclose(self) -> None:
         """Close the pools of the running event loop."""
         loop = asyncio.get_running_loop()
-        for key in [k for k in self._sessions if k[0] is loop]:
-            await self._sessions.pop(key).close()
+        for key in [k for k in self.sessions if k[0] is loop]:
+            await self.sessions.pop(key).close()
 
     def close(self) -> None:
-        """Close every pool, from outside their loops (at exit: the engine's loop still runs)."""
+        """Close every pool from outside its loop (at exit, the engine's loop still runs)."""
         self._forget_closed_loops()
-        for (loop, *_), session in self._sessions.items():
+        for (loop, *_), session in self.sessions.items():
             if loop.is_running():
                 with contextlib.suppress(Exception):
                     asyncio.run_coroutine_threadsafe(session.close(), loop).result(5)
-        self._sessions.clear()
+        self.sessions.clear()
 
 
-_clients: weakref.WeakSet[FastOpenAIClient] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    for client in list(_clients):
-        client.close()
+POOLS = _Pools()
+atexit.register(POOLS.close)
 
 
 def _build_route(request: GenerationRequest) -> Route | None:

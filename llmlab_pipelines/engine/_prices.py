@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -61,9 +62,10 @@ def litellm_cost(
         return 0.0
 
 
+@functools.lru_cache(maxsize=1024)  # served model names: a handful per run
 def price_of(provider: str | None, model: str) -> Price | None:
     """The per-token prices of a served model, from litellm's price map (None: unpriced), and
-    whether they hold at any size (no tiers above some prompt length)."""
+    whether they hold at any size (no tiers above some prompt length); once per process."""
     unit = 1000
 
     def cost(p: int, c: int, cached: int = 0) -> float:

@@ -20,6 +20,7 @@ from llmlab_pipelines.engine import (
     ProviderError,
     RoutingClient,
 )
+from llmlab_pipelines.engine._openai import POOLS
 from llmlab_pipelines.lab import GenerationParams, ModelConfig
 from llmlab_pipelines.resources.llm import LLMResource
 from llmlab_pipelines.testing import Simulator, SimulatorConfig, arithmetic_responder
@@ -296,8 +297,7 @@ def test_the_pool_holds_the_models_concurrency_and_the_key_stays_out_of_errors()
         results = Engine(client).run(reqs)
         assert all(r.ok for r in results) and sim.max_in_flight == 8
         assert set(sim.authorization_headers) == {f"Bearer {KEY}"}
-    assert client.fast is not None
-    (session,) = client.fast._sessions.values()
+    (session,) = [s for key, s in POOLS.sessions.items() if key[1].startswith(sim.base_url)]
     assert session.connector is not None and session.connector.limit == 8
 
 
@@ -318,3 +318,18 @@ def test_route_is_computed_once_per_entry_and_parameters() -> None:
     assert fast.route(request("openai/sim", base, params={"max_tokens": 9})) is not first
     assert json.loads(json.dumps(first.body)) == {"model": "sim", "max_tokens": 8}
     asyncio.run(fast.aclose())
+
+
+def test_prices_are_litellms_arithmetic_where_linear_and_litellms_own_sum_elsewhere() -> None:
+    from llmlab_pipelines.engine._prices import litellm_cost, price_of
+
+    plain = price_of("openai", "gpt-4o-mini")
+    assert plain is not None and plain.linear
+    usage = {"prompt_tokens": 1234, "completion_tokens": 56, "total_tokens": 1290}
+    assert plain.cost({}, usage) == pytest.approx(litellm_cost("openai", "gpt-4o-mini", usage))
+    assert price_of("openai", "no-such-model") is None
+    tiered = price_of("openai", "gpt-5.6")  # dearer above some prompt length
+    assert tiered is not None and not tiered.linear
+    big = {"prompt_tokens": 400_000, "completion_tokens": 10, "total_tokens": 400_010}
+    assert tiered.cost({}, big) == pytest.approx(litellm_cost("openai", "gpt-5.6", big))
+    assert tiered.cost({}, big) > 400_000 * tiered.prompt + 10 * tiered.completion
