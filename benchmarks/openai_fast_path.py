@@ -12,6 +12,17 @@ achieved ÷ ideal (in flight / latency). ``--profile`` writes the fast engine ru
 functions (cProfile, by own time) to show where the remaining per-call CPU goes.
 
     python benchmarks/openai_fast_path.py [--n64 4000] [--n256 8000] [--profile]
+
+Measured 2026-12-05 on the shared 2-core machine (load average ~1.5; other sessions running):
+
+    in flight  raw aiohttp  bare litellm  engine+litellm  engine+fast  fast÷raw  fast÷ideal
+    64         303 req/s    202           199             309          1.02      0.965
+    256        1046         325           307             1129         1.08      0.882
+
+Client CPU a call: fast path ~215 µs, raw aiohttp ~235 µs, litellm ~2,900 µs. Under heavier
+load (average 6-9) the same run gave 275 vs 292 req/s at 64 (0.94 × raw) and 798 vs 746 at
+256: the ceiling there is the machine, not the client. The engine alone (a client that answers
+at once) costs ~16 µs a call.
 """
 
 from __future__ import annotations
