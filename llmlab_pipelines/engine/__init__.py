@@ -10,8 +10,10 @@ from ._estimate import Estimate, estimate_plan
 from ._limits import AdaptiveGate, RedisWindowLimiter, SlidingWindowLimiter
 from ._local import PROVIDER as LOCAL_PROVIDER
 from ._local import LocalModelError, register_local_provider
+from ._openai import FastOpenAIClient
 from ._plan import build_requests
 from ._progress import Progress
+from ._routing import RoutingClient
 from ._runner import Engine
 from ._types import Completion, GenerationRequest, GenerationResult
 
@@ -24,6 +26,7 @@ __all__ = [
     "Completion",
     "Engine",
     "Estimate",
+    "FastOpenAIClient",
     "GenerationRequest",
     "GenerationResult",
     "LLMClient",
@@ -33,6 +36,7 @@ __all__ = [
     "ProviderError",
     "RedisWindowLimiter",
     "ResponseCache",
+    "RoutingClient",
     "SlidingWindowLimiter",
     "Usage",
     "build_requests",

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..lab import ModelConfig
 from ..secrets import read_secret, redact
 from ._local import PROVIDER as LOCAL_PROVIDER
 from ._local import prompt_of
@@ -160,16 +161,25 @@ class LiteLLMClient:
 
     def _cost(self, request: GenerationRequest, resp: Any, p_tok: int, c_tok: int) -> float:
         config = request.config
-        if config.input_cost_per_token is not None or config.output_cost_per_token is not None:
-            return p_tok * (config.input_cost_per_token or 0.0) + c_tok * (
-                config.output_cost_per_token or 0.0
-            )
+        configured = configured_cost(config, p_tok, c_tok)
+        if configured is not None:
+            return configured
         if config.model.startswith("llmlab/"):
             return 0.0
         try:
             return float(self._litellm.completion_cost(completion_response=resp) or 0.0)
         except Exception:  # a model missing from the price map costs what models.yaml says: 0
             return 0.0
+
+
+def configured_cost(config: ModelConfig, p_tok: int, c_tok: int) -> float | None:
+    """The cost at the prices the model entry sets, or None when it sets none (then the price
+    map decides)."""
+    if config.input_cost_per_token is None and config.output_cost_per_token is None:
+        return None
+    return p_tok * (config.input_cost_per_token or 0.0) + c_tok * (
+        config.output_cost_per_token or 0.0
+    )
 
 
 def classify(exc: BaseException) -> ProviderError:

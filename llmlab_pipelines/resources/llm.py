@@ -13,7 +13,7 @@ from pydantic import Field
 from upath import UPath
 
 from .. import ledger
-from ..engine import Budget, Engine, LiteLLMClient, LLMClient, Progress, ResponseCache, Usage
+from ..engine import Budget, Engine, LLMClient, Progress, ResponseCache, RoutingClient, Usage
 from ..lab import Lab
 from ..settings import get_settings
 from .artifacts import ArtifactStore, artifact_root
@@ -66,9 +66,15 @@ class LLMResource(dg.ConfigurableResource):
         "experiment: the tightest wins)",
     )
 
+    fast_path: bool = Field(
+        default=True,
+        description="Call OpenAI-compatible models (openai/... strings, any api_base) over "
+        "HTTP directly, without litellm's per-call work; false: litellm for every model",
+    )
+
     def client(self) -> LLMClient:
         """The client that makes the calls; subclasses swap in another."""
-        return LiteLLMClient()
+        return RoutingClient(fast_path=self.fast_path)
 
     def response_cache(self, artifacts_root: UPath | None = None) -> ResponseCache:
         """The cache folder beside the artifacts (``artifacts_root``, default
