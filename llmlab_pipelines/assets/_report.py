@@ -7,7 +7,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from ..lab import ExperimentConfig, Lab
+from ..lab import Candidate, ExperimentConfig, Lab
 from ..report import (
     detectable_effect,
     family_name,
@@ -201,7 +201,7 @@ def log_to_mlflow(
     return run_ids
 
 
-def _params(lab, candidate, report) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _params(lab: Lab, candidate: Candidate, report: ExperimentReport) -> dict[str, object]:
     model = lab.models[candidate.model]
     return {
         "dataset": report.dataset,

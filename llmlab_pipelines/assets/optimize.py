@@ -14,7 +14,7 @@ from pydantic import Field
 from ..lab import LabError
 from ..lab._quality import frame_records
 from ..optimize import PROPOSAL_COLUMNS, RoundResult, optimize_experiment, write_winner
-from ..partitions import dataset_partitions
+from ..partitions import dataset_partitions, register_partitions
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
@@ -128,7 +128,7 @@ def prompt_optimization(
         except (LabError, ValueError) as exc:
             raise dg.Failure(description=f"optimizing {name!r}: {exc}") from None
         if run.candidate_keys:  # every variant is a candidate the UI lists (known keys stay)
-            context.instance.add_dynamic_partitions("candidates", run.candidate_keys)
+            register_partitions(context.instance, candidates=run.candidate_keys)
         if run.confirmed and experiment.optimize.write_back:
             out = write_winner(
                 the_lab.root,
