@@ -60,7 +60,6 @@ def generations(
         dataset=plan.dataset,
         experiments=",".join(the_lab.experiments_for(plan.dataset)),
         candidate_key=keys[CANDIDATE],
-        partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
     ) as wallet:
         engine = wallet.engine(
             ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar)
