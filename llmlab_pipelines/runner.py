@@ -117,8 +117,14 @@ class _Invocation:
     instance: dg.DagsterInstance
     echo: Callable[[str], None]
     log_level: str
+    store: ArtifactStore | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     summary: RunSummary = field(default_factory=RunSummary)
+
+    def report_at(self, name: str, *parts: str) -> None:
+        """Remember where experiment ``name``'s report is, under ``reports/`` in the store."""
+        if self.store is not None:
+            self.summary.reports[name] = str(self.store.path("reports", *parts))
 
     def step(
         self,
@@ -199,8 +205,10 @@ def run_lab(
         },
         automation=False,
     )
-    run = _Invocation(defs, instance, echo, log_level)
     store = (defs.resources or {}).get("artifacts")
+    run = _Invocation(
+        defs, instance, echo, log_level, store if isinstance(store, ArtifactStore) else None
+    )
     grid = [n for n in names if lab.experiment(n).mode == "grid"]
     adaptive = [n for n in names if lab.experiment(n).mode == "adaptive"]
     datasets = sorted({lab.experiment(n).dataset for n in [*grid, *adaptive, *to_optimize]})
@@ -208,9 +216,9 @@ def run_lab(
         users = [n for n in [*names, *to_optimize] if lab.experiment(n).dataset == dataset]
         run.step("eval_datasets_job", dataset, f"dataset {dataset}", users)
     _generate(run, lab, names)
-    _analyse(run, lab, names, store if isinstance(store, ArtifactStore) else None)
-    _adapt(run, lab, adaptive, store if isinstance(store, ArtifactStore) else None)
-    _optimize(run, lab, to_optimize, store if isinstance(store, ArtifactStore) else None)
+    _analyse(run, lab, names)
+    _adapt(run, lab, adaptive)
+    _optimize(run, lab, to_optimize)
     run.step("costs_job", None, "costs", [*names, *to_optimize])
     return run.summary
 
@@ -238,7 +246,7 @@ def _generate(run: _Invocation, lab: Lab, names: list[str]) -> None:
             run.summary.unanswered[label] = generated.unanswered
 
 
-def _analyse(run: _Invocation, lab: Lab, names: list[str], store: ArtifactStore | None) -> None:
+def _analyse(run: _Invocation, lab: Lab, names: list[str]) -> None:
     """Comparisons and leaderboards, one analysis run per dataset of the grid experiments."""
     for dataset in sorted({p.dataset for p in lab.plans(names)}):
         here = [n for n in names if lab.experiment(n).dataset == dataset]
@@ -247,25 +255,21 @@ def _analyse(run: _Invocation, lab: Lab, names: list[str], store: ArtifactStore 
         for name in board["experiment"].unique() if len(board) else []:
             if name in names:
                 run.summary.leaderboards[name] = board[board["experiment"] == name]
-                if store is not None:
-                    run.summary.reports[name] = str(store.path("reports", name, "report.md"))
+                run.report_at(name, name, "report.md")
 
 
-def _adapt(run: _Invocation, lab: Lab, adaptive: list[str], store: ArtifactStore | None) -> None:
+def _adapt(run: _Invocation, lab: Lab, adaptive: list[str]) -> None:
     """The adaptive experiments, one run per dataset (each runs every one on its dataset)."""
     for dataset in sorted({lab.experiment(n).dataset for n in adaptive}):
         here = lab.experiments_for(dataset, mode="adaptive")
         result = run.step("adaptive_job", dataset, f"adaptive experiments on {dataset}", here)
         for mat in result.asset_materializations_for_node("adaptive_runs"):
             run.summary.adaptive.update(per_experiment(mat.metadata, here))
-        if store is not None:
-            for name in here:
-                run.summary.reports[name] = str(
-                    store.path("reports", dataset, f"adaptive_{name}.md")
-                )
+        for name in here:
+            run.report_at(name, dataset, f"adaptive_{name}.md")
 
 
-def _optimize(run: _Invocation, lab: Lab, names: list[str], store: ArtifactStore | None) -> None:
+def _optimize(run: _Invocation, lab: Lab, names: list[str]) -> None:
     """One optimization round per run, as the sensor chains them in the UI, until done."""
     for dataset in sorted({lab.experiment(n).dataset for n in names}):
         pending = [n for n in names if lab.experiment(n).dataset == dataset]
@@ -279,11 +283,8 @@ def _optimize(run: _Invocation, lab: Lab, names: list[str], store: ArtifactStore
             )
             for mat in result.asset_materializations_for_node("prompt_optimization"):
                 run.summary.optimizations.update(per_experiment(mat.metadata, pending))
-            if store is not None:
-                for name in pending:
-                    run.summary.reports[name] = str(
-                        store.path("reports", dataset, f"optimize_{name}.md")
-                    )
+            for name in pending:
+                run.report_at(name, dataset, f"optimize_{name}.md")
             pending = [
                 n for n in pending if not run.summary.optimizations.get(n, {}).get(FINISHED)
             ]
