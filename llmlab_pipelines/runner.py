@@ -20,6 +20,14 @@ import pandas as pd
 from . import tags
 from .asset_metadata import FINISHED, GenerationSummary, per_experiment
 from .definitions import build_definitions
+from .jobs import (
+    adaptive_job,
+    analysis_job,
+    costs_job,
+    eval_datasets_job,
+    generations_job,
+    optimize_job,
+)
 from .lab import Lab
 from .partitions import generation_key, register_partitions
 from .resources import ArtifactStore, LabResource, LLMResource
@@ -214,12 +222,12 @@ def run_lab(
     datasets = sorted({lab.experiment(n).dataset for n in [*grid, *adaptive, *to_optimize]})
     for dataset in datasets:
         users = [n for n in [*names, *to_optimize] if lab.experiment(n).dataset == dataset]
-        run.step("eval_datasets_job", dataset, f"dataset {dataset}", users)
+        run.step(eval_datasets_job.name, dataset, f"dataset {dataset}", users)
     _generate(run, lab, names)
     _analyse(run, lab, names)
     _adapt(run, lab, adaptive)
     _optimize(run, lab, to_optimize)
-    run.step("costs_job", None, "costs", [*names, *to_optimize])
+    run.step(costs_job.name, None, "costs", [*names, *to_optimize])
     return run.summary
 
 
@@ -234,7 +242,7 @@ def _generate(run: _Invocation, lab: Lab, names: list[str]) -> None:
         ]
         label = f"{plan.candidate.label} on {plan.dataset}"
         result = run.step(
-            "generations_job",
+            generations_job.name,
             generation_key(plan.candidate.key, plan.dataset),
             label,
             users,
@@ -250,7 +258,7 @@ def _analyse(run: _Invocation, lab: Lab, names: list[str]) -> None:
     """Comparisons and leaderboards, one analysis run per dataset of the grid experiments."""
     for dataset in sorted({p.dataset for p in lab.plans(names)}):
         here = [n for n in names if lab.experiment(n).dataset == dataset]
-        result = run.step("analysis_job", dataset, f"leaderboard for {dataset}", here)
+        result = run.step(analysis_job.name, dataset, f"leaderboard for {dataset}", here)
         board = result.output_for_node("leaderboard")
         for name in board["experiment"].unique() if len(board) else []:
             if name in names:
@@ -262,7 +270,7 @@ def _adapt(run: _Invocation, lab: Lab, adaptive: list[str]) -> None:
     """The adaptive experiments, one run per dataset (each runs every one on its dataset)."""
     for dataset in sorted({lab.experiment(n).dataset for n in adaptive}):
         here = lab.experiments_for(dataset, mode="adaptive")
-        result = run.step("adaptive_job", dataset, f"adaptive experiments on {dataset}", here)
+        result = run.step(adaptive_job.name, dataset, f"adaptive experiments on {dataset}", here)
         for mat in result.asset_materializations_for_node("adaptive_runs"):
             run.summary.adaptive.update(per_experiment(mat.metadata, here))
         for name in here:
@@ -275,7 +283,7 @@ def _optimize(run: _Invocation, lab: Lab, names: list[str]) -> None:
         pending = [n for n in names if lab.experiment(n).dataset == dataset]
         for _ in range(max(lab.experiment(n).optimize.rounds for n in pending) + 1):
             result = run.step(
-                "optimize_job",
+                optimize_job.name,
                 dataset,
                 f"prompt optimization on {dataset}",
                 pending,
