@@ -194,7 +194,8 @@ def budget_for(
     if run_limit is not None:
         caps.append((run_limit, "run budget"))
     names = _capped_experiments(lab, experiment, candidate_key, dataset)
-    entries = read(root) if invocation and names else None
+    limits = lab.budgets.limits()
+    entries = read(root) if (invocation and names) or limits else None
     for name in names:
         cap = float(lab.experiment(name).budget_usd or 0.0)
         spent = _spent_by(lab, entries, name, invocation) if entries is not None else 0.0
@@ -202,9 +203,8 @@ def budget_for(
         if spent > 0:
             label += f" (${cap:g}, ${spent:.4f} spent earlier in this run)"
         caps.append((max(0.0, cap - spent), label))
-    limits = lab.budgets.limits()
-    if limits:
-        spent_in = period_spend(read(root), now or datetime.now(UTC), lab.budgets.timezone)
+    if limits and entries is not None:
+        spent_in = period_spend(entries, now or datetime.now(UTC), lab.budgets.timezone)
         for period, cap in limits.items():
             caps.append(
                 (
