@@ -8,7 +8,8 @@ cache does not hold yet. So the assets that pay take the partition's lock: the f
 it; the second waits and then finds every answer in the cache. Runs launched through the queue
 are kept apart across machines by the queue and its pools (see the README); in-process runs on
 different machines are not. The same lock file mechanism keeps partition registration
-(:func:`llmlab_pipelines.partitions.register_partitions`) to one process at a time.
+(:func:`llmlab_pipelines.partitions.register_partitions`) and the first creation of the local
+Dagster instance (:func:`llmlab_pipelines.runner.dagster_instance`) to one process at a time.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from .jobs import (
     optimize_job,
 )
 from .lab import Lab
+from .locks import partition_lock
 from .partitions import generation_key, register_partitions
 from .resources import ArtifactStore, LabResource, LLMResource
 from .secrets import redact
@@ -88,7 +89,9 @@ def dagster_instance() -> dg.DagsterInstance:
     config = home / "dagster.yaml"
     if not config.exists() and PROJECT_DAGSTER_YAML.exists():
         shutil.copyfile(PROJECT_DAGSTER_YAML, config)
-    return dg.DagsterInstance.from_config(str(home))
+    # two processes creating the same SQLite storage at once collide on its schema version
+    with partition_lock(f"dagster-instance|{home}"):
+        return dg.DagsterInstance.from_config(str(home))
 
 
 def _failure_text(error: object) -> str:
