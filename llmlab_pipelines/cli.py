@@ -7,13 +7,17 @@ import os
 import shlex
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 
 from .settings import get_settings
+
+if TYPE_CHECKING:
+    from .asset_metadata import GenerationSummary
+    from .lab import Lab
 
 
 def _lab_dir(value: str | None) -> Path:
@@ -83,12 +87,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         winner = (
             f", winner {info.get('winner')}" if info.get("winner") not in (None, "none") else ""
         )
+        fraction = info.get("call_fraction", 0)
+        share = float(fraction) if isinstance(fraction, int | float) else 0.0
         print(
             f"{name} (adaptive): {info.get('decision')}{winner}; "
             f"{info.get('calls')} of {info.get('grid_calls')} grid calls "
-            f"({float(info.get('call_fraction', 0)):.0%}); same as grid: {info.get('same_as_grid')}"
+            f"({share:.0%}); same as grid: {info.get('same_as_grid')}"
         )
         print(f"report: {summary.reports.get(name, '-')}\n")
+    if summary.generations:
+        print_generations(summary.generations)
     print(f"{len(summary.dagster_runs)} Dagster runs; open them with `llmlab ui`")
     unanswered = summary.unanswered_text()
     if unanswered:
@@ -214,8 +222,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
         if not any(not c.passed for c in gates):
             print(exc, file=sys.stderr)
             return 2
+        assert exc.summary is not None
         failed, summary = True, exc.summary
-        assert summary is not None
     for evaluation in summary.check("regression_gate"):
         table = evaluation.metadata.get("table")
         if table is not None:
@@ -268,7 +276,24 @@ def print_board(name: str, board: pd.DataFrame) -> None:
     console.print(table)
 
 
-def print_dry_run(lab: object, experiments: list[str] | None, limit: int | None, cache: str) -> int:
+def print_generations(generations: Mapping[str, GenerationSummary]) -> None:
+    """Calls, generation speed and cost per candidate and dataset, as a terminal table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="generations")
+    for column in ("candidate", "calls", "cached", "tokens/s", "cost ($)"):
+        table.add_column(column)
+    for label, g in generations.items():
+        table.add_row(
+            label, str(g.rows), str(g.cached), f"{g.tokens_per_s:,.1f}", f"{g.cost_usd:.4f}"
+        )
+    console = Console()
+    console.width = max(console.width, 110)
+    console.print(table)
+
+
+def print_dry_run(lab: Lab, experiments: list[str] | None, limit: int | None, cache: str) -> int:
     """The cost of a run before it is made."""
     from rich.console import Console
     from rich.table import Table
@@ -279,8 +304,8 @@ def print_dry_run(lab: object, experiments: list[str] | None, limit: int | None,
     rows = estimate_plan(
         lab,
         experiments=experiments,
-        limit=limit,  # type: ignore[arg-type]
-        cache=LLMResource(cache=cache).response_cache() if cache == "use" else None,
+        limit=limit,
+        cache=LLMResource(cache="use").response_cache() if cache == "use" else None,
     )
     table = Table(title="dry run: nothing is called")
     for column in (
@@ -338,6 +363,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         print(f"error: --allow-origin: {err}", file=sys.stderr)
         return 2
     dagster_instance()  # creates DAGSTER_HOME with its dagster.yaml
+    # what the UI's processes (webserver, daemon, code server, runs) read from the environment
+    os.environ["DAGSTER_HOME"] = str(get_settings().dagster_home)
     os.environ["LLMLAB_LAB"] = str(_lab_dir(args.lab))
     return serve_dagster_ui(config, echo=lambda line: print(line, flush=True))
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import ALL_ASSETS
+from .assets import ALL_ASSETS, nightly_scores
+from .assets.nightly import build_nightly_scores, nightly_timezone
 from .jobs import ALL_JOBS
 from .resources import ArtifactStore, LabResource, LLMResource, MLflowTracking, ParquetIOManager
 from .resources.git import LabRepository
@@ -33,11 +34,26 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=30,
 )
 
-defs = dg.Definitions(
-    assets=ALL_ASSETS,
-    asset_checks=[],
-    jobs=ALL_JOBS,
-    schedules=[build_nightly_schedule()],
-    sensors=[*ALL_SENSORS, automation_sensor],
-    resources=build_resources(),
-)
+
+def build_definitions(
+    resources: dict[str, object] | None = None, *, automation: bool = True
+) -> dg.Definitions:
+    """The assets and jobs with the default resources (``resources`` override them), and,
+    with ``automation``, the sensors and schedules that launch those jobs. Settings (the nightly
+    time zone and cron) are read here, when the definitions are assembled.
+
+    ``llmlab run`` executes these same jobs in-process, without the automation.
+    """
+    timezone = nightly_timezone()
+    return dg.Definitions(
+        assets=[
+            build_nightly_scores(timezone) if a is nightly_scores else a for a in ALL_ASSETS
+        ],
+        jobs=ALL_JOBS,
+        schedules=[build_nightly_schedule()] if automation else [],
+        sensors=[*ALL_SENSORS, automation_sensor] if automation else [],
+        resources={**build_resources(), **(resources or {})},
+    )
+
+
+defs = build_definitions()

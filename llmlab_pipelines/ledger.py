@@ -35,6 +35,8 @@ LEDGER_COLUMNS = [
     "prompt_tokens",
     "completion_tokens",
     "cost_usd",
+    "invocation",
+    "candidate_key",
 ]
 
 
@@ -53,6 +55,10 @@ class Spend:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    #: The ``llmlab run`` (or, for a run started elsewhere, the Dagster run) that paid.
+    invocation: str = ""
+    #: The candidate partition the calls were made for, when there is one.
+    candidate_key: str = ""
 
 
 def spend_of(frame: pd.DataFrame, *, calls: int | None = None, **ids: str) -> Spend:
@@ -62,11 +68,11 @@ def spend_of(frame: pd.DataFrame, *, calls: int | None = None, **ids: str) -> Sp
         frame: Rows with ``cached``, ``prompt_tokens``, ``completion_tokens``, ``cost_usd``.
         calls: Provider calls made (default: one per paid row).
         ids: ``run_id``, ``asset``, ``partition``, ``model``, ``candidate``, ``dataset``,
-            ``experiments``.
+            ``experiments`` and optionally ``invocation``, ``candidate_key``.
     """
     paid = frame[~frame["cached"].astype(bool)] if len(frame) else frame
     return Spend(
-        **ids,  # type: ignore[arg-type]
+        **ids,
         calls=len(paid) if calls is None else calls,
         prompt_tokens=int(paid["prompt_tokens"].sum()) if len(paid) else 0,
         completion_tokens=int(paid["completion_tokens"].sum()) if len(paid) else 0,
@@ -80,10 +86,10 @@ def spend_from(usage: Usage, **ids: str) -> Spend:
     Args:
         usage: The engines' tally (every provider call, cached answers not counted).
         ids: ``run_id``, ``asset``, ``partition``, ``model``, ``candidate``, ``dataset``,
-            ``experiments``.
+            ``experiments`` and optionally ``invocation``, ``candidate_key``.
     """
     return Spend(
-        **ids,  # type: ignore[arg-type]
+        **ids,
         calls=usage.calls,
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
@@ -117,6 +123,30 @@ def read(root: UPath) -> pd.DataFrame:
     return frame
 
 
+#: What the spend is summed by, per day (the ``costs`` asset's table).
+BY_DAY = ["day", "model", "candidate", "dataset", "asset"]
+_AMOUNTS = ["calls", "prompt_tokens", "completion_tokens", "cost_usd"]
+
+
+def by_day(frame: pd.DataFrame) -> pd.DataFrame:
+    """Calls, tokens and USD per day x model x candidate x dataset x asset."""
+    if frame.empty:
+        return pd.DataFrame(columns=[*BY_DAY, *_AMOUNTS])
+    return frame.groupby(BY_DAY, as_index=False)[_AMOUNTS].sum()
+
+
+def per_experiment(frame: pd.DataFrame, names: list[str]) -> dict[str, float]:
+    """USD of the entries naming each experiment (an entry may count for several)."""
+    if frame.empty:
+        return dict.fromkeys(names, 0.0)
+    return {n: float(frame.loc[_naming(frame, n), "cost_usd"].sum()) for n in names}
+
+
+def _naming(frame: pd.DataFrame, experiment: str) -> pd.Series:
+    """Which entries count for ``experiment`` (their ``experiments`` list names it)."""
+    return frame["experiments"].fillna("").astype(str).str.split(",").map(lambda e: experiment in e)
+
+
 def period_spend(frame: pd.DataFrame, now: datetime, timezone: str = "UTC") -> dict[str, float]:
     """Spent today, this week (from Monday) and this month, in the lab's time zone."""
     local = now.astimezone(ZoneInfo(timezone))
@@ -140,32 +170,75 @@ def budget_for(
     dataset: str | None = None,
     run_limit: float | None = None,
     experiment: str | None = None,
+    invocation: str | None = None,
     now: datetime | None = None,
 ) -> Budget | None:
-    """The tightest of: the run's own limit, the experiment's ``budget_usd`` (``experiment``, or
-    the tightest of those using ``candidate_key`` on ``dataset``), and what is left of each
-    period budget in ``budgets.yaml``. None when nothing caps this run."""
+    """The tightest cap on the calls about to be made, or None when nothing caps them.
+
+    The caps: the run's own limit; what is left of the ``budget_usd`` of ``experiment`` and of
+    each experiment using ``candidate_key`` on ``dataset`` (an experiment's budget holds for one
+    invocation: what the ledger holds for ``invocation`` and that experiment is subtracted); and
+    what is left of each period budget in ``budgets.yaml``.
+
+    Args:
+        lab: The lab (experiments and budgets).
+        root: The artifact store's root, where the ledger lives.
+        candidate_key: The candidate partition the calls are for.
+        dataset: Its dataset (with ``candidate_key``).
+        run_limit: The run's own limit (the LLM resource's ``budget_usd``).
+        experiment: The experiment the calls are for.
+        invocation: The invocation paying (default: none, so nothing spent earlier counts).
+        now: The time period budgets are counted at (default: now).
+    """
     caps: list[tuple[float, str]] = []
     if run_limit is not None:
         caps.append((run_limit, "run budget"))
-    if experiment is not None and lab.experiment(experiment).budget_usd is not None:
-        limit = float(lab.experiment(experiment).budget_usd)  # type: ignore[arg-type]
-        caps.append((limit, f"experiment {experiment!r} run budget"))
-    if candidate_key and dataset:
-        found = lab.run_budget(candidate_key, dataset)
-        if found is not None:
-            caps.append((found[0], f"experiment {found[1]!r} run budget"))
+    names = _capped_experiments(lab, experiment, candidate_key, dataset)
     limits = lab.budgets.limits()
-    if limits:
-        spent = period_spend(read(root), now or datetime.now(UTC), lab.budgets.timezone)
+    entries = read(root) if (invocation and names) or limits else None
+    for name in names:
+        cap = float(lab.experiment(name).budget_usd or 0.0)
+        spent = _spent_by(lab, entries, name, invocation) if entries is not None else 0.0
+        label = f"experiment {name!r} run budget"
+        if spent > 0:
+            label += f" (${cap:g}, ${spent:.4f} spent earlier in this run)"
+        caps.append((max(0.0, cap - spent), label))
+    if limits and entries is not None:
+        spent_in = period_spend(entries, now or datetime.now(UTC), lab.budgets.timezone)
         for period, cap in limits.items():
             caps.append(
                 (
-                    max(0.0, cap - spent[period]),
-                    f"{period} budget (${cap:g}, ${spent[period]:.4f} spent before this run)",
+                    max(0.0, cap - spent_in[period]),
+                    f"{period} budget (${cap:g}, ${spent_in[period]:.4f} spent before this run)",
                 )
             )
     if not caps:
         return None
     limit, label = min(caps)
     return Budget(limit, label=label)
+
+
+def _capped_experiments(
+    lab: Lab, experiment: str | None, candidate_key: str | None, dataset: str | None
+) -> list[str]:
+    """``experiment`` and the experiments using ``candidate_key`` on ``dataset``, if capped."""
+    names = [experiment] if experiment is not None else []
+    if candidate_key and dataset:
+        names += [
+            e
+            for e in lab.experiments_for(dataset)
+            if any(c.key == candidate_key for c in lab.candidates(e))
+        ]
+    return [n for n in dict.fromkeys(names) if lab.experiment(n).budget_usd is not None]
+
+
+def _spent_by(lab: Lab, entries: pd.DataFrame, experiment: str, invocation: str | None) -> float:
+    """What ``invocation`` already spent for ``experiment``: entries naming it, made for one of
+    its candidates (or for no candidate partition in particular)."""
+    if entries.empty or not invocation:
+        return 0.0
+    keys = {c.key for c in lab.candidates(experiment)}
+    mine = entries[entries["invocation"] == invocation]
+    candidate = mine["candidate_key"].fillna("").astype(str)
+    ours = _naming(mine, experiment) & ((candidate == "") | candidate.isin(keys))
+    return float(mine.loc[ours, "cost_usd"].sum())

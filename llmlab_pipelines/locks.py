@@ -1,9 +1,15 @@
 """Machine-wide locks so two runs of the same partition do not pay for the same calls.
 
-Two runs materializing an overlapping partition at once (a sensor run and a manual one, two
-`llmlab run`s) would each ask every call the cache does not hold yet. The first takes the
-partition's lock; the second waits for it and then finds every answer in the cache. Across
-machines, Dagster's run queue and concurrency pools keep partitions apart (see the README).
+Why not the run queue alone: ``llmlab run`` executes the project's jobs in its own process
+(``execute_in_process``), so its runs never pass through Dagster's run queue, and the queue's
+``tag_concurrency_limits`` and concurrency pools cannot keep a CLI run and a UI, sensor or
+schedule run of the same partition apart (nor two ``llmlab run``s). Each would ask every call the
+cache does not hold yet. So the assets that pay take the partition's lock: the first run holds
+it; the second waits and then finds every answer in the cache. Runs launched through the queue
+are kept apart across machines by the queue and its pools (see the README); in-process runs on
+different machines are not. The same lock file mechanism keeps partition registration
+(:func:`llmlab_pipelines.partitions.register_partitions`) and the first creation of the local
+Dagster instance (:func:`llmlab_pipelines.runner.dagster_instance`) to one process at a time.
 """
 
 from __future__ import annotations

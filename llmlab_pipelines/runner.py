@@ -1,25 +1,44 @@
-"""Materialize a lab through Dagster, in this process: what ``llmlab run`` does."""
+"""Run a lab's jobs in this process, one partition at a time: what ``llmlab run`` does.
+
+The jobs are the ones the UI, the sensors and the schedule launch (``jobs/``), resolved from
+the same definitions; every run is tagged with ``llmlab/source=cli``, its experiments and one
+invocation id shared by all runs of one call, under which an experiment's ``budget_usd`` holds.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
 
-from .assets import ALL_ASSETS
-from .definitions import build_resources
+from . import tags
+from .asset_metadata import FINISHED, GenerationSummary, per_experiment
+from .definitions import build_definitions
+from .jobs import (
+    adaptive_job,
+    analysis_job,
+    costs_job,
+    eval_datasets_job,
+    generations_job,
+    optimize_job,
+)
 from .lab import Lab
-from .partition_sync import missing_partitions
-from .partitions import candidate_partitions, dataset_partitions, generation_key
+from .locks import partition_lock
+from .partitions import generation_key, register_partitions
 from .resources import ArtifactStore, LabResource, LLMResource
 from .secrets import redact
 from .settings import get_settings
-from .tags import run_tags
+
+__all__ = ["RunFailed", "RunSummary", "dagster_instance", "register_partitions", "run_lab"]
+
+#: The response cache modes (see :class:`LLMResource`).
+CacheMode = Literal["use", "refresh", "off"]
 
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
@@ -43,6 +62,8 @@ class RunSummary:
     adaptive: dict[str, dict[str, object]] = field(default_factory=dict)
     optimizations: dict[str, dict[str, object]] = field(default_factory=dict)
     unanswered: dict[str, int] = field(default_factory=dict)  # "candidate on dataset" -> items
+    #: "candidate on dataset" -> what its generations did (calls, tokens/s, cost)
+    generations: dict[str, GenerationSummary] = field(default_factory=dict)
 
     def check(self, name: str) -> list[dg.AssetCheckEvaluation]:
         """Every evaluation of one asset check, in run order."""
@@ -61,53 +82,16 @@ class RunSummary:
 
 
 def dagster_instance() -> dg.DagsterInstance:
-    """The instance under ``DAGSTER_HOME`` (default: the state folder), created on first use."""
+    """The instance in ``DAGSTER_HOME`` (default: the state folder), created on first use with
+    the project's ``dagster.yaml``. The environment is left as it is."""
     home = get_settings().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() and PROJECT_DAGSTER_YAML.exists():
         shutil.copyfile(PROJECT_DAGSTER_YAML, config)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
-
-
-def register_partitions(instance: dg.DagsterInstance, lab: Lab) -> None:
-    """Add the lab's dataset and candidate partitions the instance does not know yet.
-
-    Two runs starting at once would both add the same keys (a unique-key violation): on this
-    machine they take turns; across machines, the loser re-reads and adds only what is missing.
-    """
-    from .locks import partition_lock
-
-    with partition_lock(f"dagster-partitions|{get_settings().dagster_home}"):
-        for attempt in range(3):
-            delta = missing_partitions(
-                lab,
-                set(instance.get_dynamic_partitions(dataset_partitions.name)),
-                set(instance.get_dynamic_partitions(candidate_partitions.name)),
-            )
-            try:
-                if delta.datasets:
-                    instance.add_dynamic_partitions(dataset_partitions.name, delta.datasets)
-                if delta.candidates:
-                    instance.add_dynamic_partitions(candidate_partitions.name, delta.candidates)
-                return
-            except Exception:  # another process added some of them first
-                if attempt == 2:
-                    raise
-
-
-def per_experiment(
-    result: dg.ExecuteInProcessResult, node: str, names: list[str]
-) -> dict[str, dict[str, object]]:
-    """``experiment -> {key: value}`` from a materialization's ``<experiment>/<key>`` metadata."""
-    out: dict[str, dict[str, object]] = {}
-    for mat in result.asset_materializations_for_node(node):
-        for key, value in mat.metadata.items():
-            name, _, field = key.partition("/")
-            if name in names and field:
-                out.setdefault(name, {})[field] = getattr(value, "value", value)
-    return out
+    # two processes creating the same SQLite storage at once collide on its schema version
+    with partition_lock(f"dagster-instance|{home}"):
+        return dg.DagsterInstance.from_config(str(home))
 
 
 def _failure_text(error: object) -> str:
@@ -121,10 +105,72 @@ def _failure_text(error: object) -> str:
     return redact(text)
 
 
-def with_budget(llm: LLMResource, budget_usd: float) -> LLMResource:
-    """The same LLM resource (or subclass) with a run budget."""
-    fields = {name: getattr(llm, name) for name in type(llm).model_fields}
-    return type(llm)(**{**fields, "budget_usd": budget_usd})
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    """Every failed step's error and every failed check of a run, one per line."""
+    errors = [
+        _failure_text(e.step_failure_data.error)
+        for e in result.get_step_failure_events()
+        if e.step_failure_data and e.step_failure_data.error
+    ]
+    errors += [
+        f"check {c.check_name} failed:\n{c.description}"
+        for c in result.get_asset_check_evaluations()
+        if not c.passed and c.description
+    ]
+    return "\n".join(errors)
+
+
+@dataclass
+class _Invocation:
+    """One ``llmlab run``: the jobs it runs, the tags they share, what they produced."""
+
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    echo: Callable[[str], None]
+    log_level: str
+    store: ArtifactStore | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    summary: RunSummary = field(default_factory=RunSummary)
+
+    def report_at(self, name: str, *parts: str) -> None:
+        """Remember where experiment ``name``'s report is, under ``reports/`` in the store."""
+        if self.store is not None:
+            self.summary.reports[name] = str(self.store.path("reports", *parts))
+
+    def step(
+        self,
+        job: str,
+        key: str | None,
+        what: str,
+        experiments: Iterable[str],
+        extra_tags: dict[str, str] | None = None,
+        ops: dict[str, object] | None = None,
+    ) -> dg.ExecuteInProcessResult:
+        """Run ``job`` on partition ``key``; raise :class:`RunFailed` when it fails."""
+        self.echo(f"→ {what}")
+        names = ",".join(dict.fromkeys(experiments))
+        result = self.defs.resolve_job_def(job).execute_in_process(
+            partition_key=key,
+            instance=self.instance,
+            raise_on_error=False,
+            run_config={
+                "loggers": {"console": {"config": {"log_level": self.log_level}}},
+                **({"ops": ops} if ops else {}),
+            },
+            tags={
+                tags.SOURCE: "cli",
+                tags.INVOCATION: self.id,
+                **({tags.EXPERIMENT: names} if names else {}),
+                **(extra_tags or {}),
+            },
+        )
+        self.summary.dagster_runs.append(result.run_id)
+        self.summary.checks.extend(result.get_asset_check_evaluations())
+        if not result.success:
+            raise RunFailed(
+                f"{what} failed (Dagster run {result.run_id}):\n{_failure(result)}", self.summary
+            )
+        return result
 
 
 def run_lab(
@@ -136,7 +182,7 @@ def run_lab(
     resources: dict[str, object] | None = None,
     echo: Callable[[str], None] = print,
     log_level: str = "INFO",
-    cache: str = "use",
+    cache: CacheMode = "use",
     progress_bar: bool = False,
     optimize: Iterable[str] = (),
 ) -> RunSummary:
@@ -155,144 +201,103 @@ def run_lab(
         optimize: Also optimize these experiments' prompts (``mode: optimize`` ones always are).
     """
     names = list(lab.experiments) if experiments is None else list(experiments)
-    for name in names:
-        lab.experiment(name)  # a typo fails here, with a suggestion
-    instance = instance or dagster_instance()
-    register_partitions(instance, lab)
-    res = {
-        **build_resources(),
-        "lab": LabResource(path=str(lab.root), limit=limit),
-        "llm": LLMResource(cache=cache, progress_bar=progress_bar),
-        **(resources or {}),
-    }
-    summary = RunSummary()
-
-    def step(
-        selection: list[str],
-        key: str | None,
-        what: str,
-        tags: dict[str, str] | None = None,
-        ops: dict[str, object] | None = None,
-    ) -> dg.ExecuteInProcessResult:
-        echo(f"→ {what}")
-        result = dg.materialize(
-            ALL_ASSETS,
-            selection=selection,
-            partition_key=key,
-            instance=instance,
-            resources=res,
-            raise_on_error=False,
-            run_config={
-                "loggers": {"console": {"config": {"log_level": log_level}}},
-                **({"ops": ops} if ops else {}),
-            },
-            tags={"llmlab/source": "cli", **(tags or {})},
-        )
-        summary.dagster_runs.append(result.run_id)
-        summary.checks.extend(result.get_asset_check_evaluations())
-        if not result.success:
-            errors = [
-                _failure_text(e.step_failure_data.error)
-                for e in result.get_step_failure_events()
-                if e.step_failure_data and e.step_failure_data.error
-            ]
-            errors += [
-                f"check {c.check_name} failed:\n{c.description}"
-                for c in result.get_asset_check_evaluations()
-                if not c.passed and c.description
-            ]
-            raise RunFailed(
-                f"{what} failed (Dagster run {result.run_id}):\n" + "\n".join(errors), summary
-            )
-        return result
-
-    plans = lab.plans(names)
-    datasets = sorted({p.dataset for p in plans})
-    adaptive = sorted(
-        {lab.experiment(n).dataset for n in names if lab.experiment(n).mode == "adaptive"}
-    )
     to_optimize = list(
         dict.fromkeys([*optimize, *(n for n in names if lab.experiment(n).mode == "optimize")])
     )
-    for name in to_optimize:
-        lab.experiment(name)
-    optimized = sorted({lab.experiment(n).dataset for n in to_optimize})
-    for dataset in sorted({*datasets, *adaptive, *optimized}):
-        step(["eval_datasets"], dataset, f"dataset {dataset}")
-    base_llm = res["llm"]
-    # an experiment's budget_usd holds for this whole run, across its partitions
-    left = {n: lab.experiment(n).budget_usd for n in names if lab.experiment(n).budget_usd}
-    for plan in plans:
+    for name in [*names, *to_optimize]:
+        lab.experiment(name)  # a typo fails here, with a suggestion
+    instance = instance or dagster_instance()
+    register_partitions(instance, lab)
+    defs = build_definitions(
+        {
+            "lab": LabResource(path=str(lab.root), limit=limit),
+            "llm": LLMResource(cache=cache, progress_bar=progress_bar),
+            **(resources or {}),
+        },
+        automation=False,
+    )
+    store = (defs.resources or {}).get("artifacts")
+    run = _Invocation(
+        defs, instance, echo, log_level, store if isinstance(store, ArtifactStore) else None
+    )
+    grid = [n for n in names if lab.experiment(n).mode == "grid"]
+    adaptive = [n for n in names if lab.experiment(n).mode == "adaptive"]
+    datasets = sorted({lab.experiment(n).dataset for n in [*grid, *adaptive, *to_optimize]})
+    for dataset in datasets:
+        users = [n for n in [*names, *to_optimize] if lab.experiment(n).dataset == dataset]
+        run.step(eval_datasets_job.name, dataset, f"dataset {dataset}", users)
+    _generate(run, lab, names)
+    _analyse(run, lab, names)
+    _adapt(run, lab, adaptive)
+    _optimize(run, lab, to_optimize)
+    run.step(costs_job.name, None, "costs", [*names, *to_optimize])
+    return run.summary
+
+
+def _generate(run: _Invocation, lab: Lab, names: list[str]) -> None:
+    """Generate, judge and score every candidate x dataset of the grid experiments."""
+    for plan in lab.plans(names):
         users = [
             n
-            for n in left
+            for n in names
             if lab.experiment(n).dataset == plan.dataset
             and any(c.key == plan.candidate.key for c in lab.candidates(n))
         ]
-        res["llm"] = (
-            with_budget(base_llm, max(0.0, min(float(left[n]) for n in users)))  # type: ignore[arg-type]
-            if users
-            else base_llm
-        )
-        result = step(
-            ["generations", "judge_scores", "scores"],
+        label = f"{plan.candidate.label} on {plan.dataset}"
+        result = run.step(
+            generations_job.name,
             generation_key(plan.candidate.key, plan.dataset),
-            f"{plan.candidate.label} on {plan.dataset}",
-            run_tags(lab, plan.candidate.model),
+            label,
+            users,
+            tags.run_tags(lab, plan.candidate.model),
         )
-        generated = result.asset_materializations_for_node("generations")
-        spent = sum(
-            float(m.metadata[k].value)  # type: ignore[union-attr]
-            for m in generated
-            for k in ("cost_usd_spent_now",)
-            if k in m.metadata
-        )
-        summary.unanswered[f"{plan.candidate.label} on {plan.dataset}"] = sum(
-            int(m.metadata["unanswered"].value)  # type: ignore[union-attr, arg-type]
-            for m in generated
-            if "unanswered" in m.metadata
-        )
-        for n in users:
-            left[n] = float(left[n]) - spent  # type: ignore[arg-type]
-    res["llm"] = base_llm
-    store = res["artifacts"]
-    for dataset in datasets:
-        result = step(
-            ["comparisons", "leaderboard", "promoted", "judge_agreement", "pairwise"],
-            dataset,
-            f"leaderboard for {dataset}",
-        )
+        for mat in result.asset_materializations_for_node("generations"):
+            generated = GenerationSummary.from_metadata(mat.metadata)
+            run.summary.generations[label] = generated
+            run.summary.unanswered[label] = generated.unanswered
+
+
+def _analyse(run: _Invocation, lab: Lab, names: list[str]) -> None:
+    """Comparisons and leaderboards, one analysis run per dataset of the grid experiments."""
+    for dataset in sorted({p.dataset for p in lab.plans(names)}):
+        here = [n for n in names if lab.experiment(n).dataset == dataset]
+        result = run.step(analysis_job.name, dataset, f"leaderboard for {dataset}", here)
         board = result.output_for_node("leaderboard")
         for name in board["experiment"].unique() if len(board) else []:
             if name in names:
-                summary.leaderboards[name] = board[board["experiment"] == name]
-                if isinstance(store, ArtifactStore):
-                    summary.reports[name] = str(store.path("reports", name, "report.md"))
-    for dataset in adaptive:
-        result = step(["adaptive_runs"], dataset, f"adaptive experiments on {dataset}")
-        names_here = lab.experiments_for(dataset, mode="adaptive")
-        summary.adaptive.update(per_experiment(result, "adaptive_runs", names_here))
-        if isinstance(store, ArtifactStore):
-            for name in names_here:
-                summary.reports[name] = str(store.path("reports", dataset, f"adaptive_{name}.md"))
-    for dataset in optimized:  # one round per Dagster run, as the sensor chains them in the UI
-        pending = [n for n in to_optimize if lab.experiment(n).dataset == dataset]
-        most = max(lab.experiment(n).optimize.rounds for n in pending) + 1
-        for _ in range(most):
-            result = step(
-                ["prompt_optimization"],
+                run.summary.leaderboards[name] = board[board["experiment"] == name]
+                run.report_at(name, name, "report.md")
+
+
+def _adapt(run: _Invocation, lab: Lab, adaptive: list[str]) -> None:
+    """The adaptive experiments, one run per dataset (each runs every one on its dataset)."""
+    for dataset in sorted({lab.experiment(n).dataset for n in adaptive}):
+        here = lab.experiments_for(dataset, mode="adaptive")
+        result = run.step(adaptive_job.name, dataset, f"adaptive experiments on {dataset}", here)
+        for mat in result.asset_materializations_for_node("adaptive_runs"):
+            run.summary.adaptive.update(per_experiment(mat.metadata, here))
+        for name in here:
+            run.report_at(name, dataset, f"adaptive_{name}.md")
+
+
+def _optimize(run: _Invocation, lab: Lab, names: list[str]) -> None:
+    """One optimization round per run, as the sensor chains them in the UI, until done."""
+    for dataset in sorted({lab.experiment(n).dataset for n in names}):
+        pending = [n for n in names if lab.experiment(n).dataset == dataset]
+        for _ in range(max(lab.experiment(n).optimize.rounds for n in pending) + 1):
+            result = run.step(
+                optimize_job.name,
                 dataset,
                 f"prompt optimization on {dataset}",
+                pending,
                 ops={"prompt_optimization": {"config": {"experiments": pending}}},
             )
-            summary.optimizations.update(per_experiment(result, "prompt_optimization", pending))
-            if isinstance(store, ArtifactStore):
-                for name in pending:
-                    summary.reports[name] = str(
-                        store.path("reports", dataset, f"optimize_{name}.md")
-                    )
-            pending = [n for n in pending if not summary.optimizations.get(n, {}).get("finished")]
+            for mat in result.asset_materializations_for_node("prompt_optimization"):
+                run.summary.optimizations.update(per_experiment(mat.metadata, pending))
+            for name in pending:
+                run.report_at(name, dataset, f"optimize_{name}.md")
+            pending = [
+                n for n in pending if not run.summary.optimizations.get(n, {}).get(FINISHED)
+            ]
             if not pending:
                 break
-    step(["costs"], None, "costs")
-    return summary

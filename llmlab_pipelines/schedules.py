@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from . import tags
 from .assets.nightly import nightly_timezone
 from .jobs import nightly_job
 
@@ -21,7 +22,8 @@ def nightly_cron() -> str:
 
 
 def build_nightly_schedule() -> dg.ScheduleDefinition:
-    """The schedule, with cron and time zone read from the environment."""
+    """The schedule, with cron and time zone read from the environment now (the definitions
+    call this when they are assembled; nothing is read at import)."""
 
     @dg.schedule(
         job=nightly_job,
@@ -39,7 +41,7 @@ def build_nightly_schedule() -> dg.ScheduleDefinition:
             run_key=f"nightly:{key}",
             partition_key=key,
             run_config=REFRESH,
-            tags={"llmlab/trigger": "nightly", "llmlab/cache": "refresh"},
+            tags={tags.TRIGGER: "nightly", tags.CACHE: "refresh"},
         )
 
     return nightly_schedule

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from llmlab_pipelines.definitions import defs
 
@@ -57,3 +58,17 @@ def test_dagster_definitions_validate_on_workspace(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Validation successful" in done.stdout + done.stderr
+
+
+def test_the_nightly_time_zone_is_read_when_definitions_are_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from llmlab_pipelines.assets import nightly_scores
+    from llmlab_pipelines.definitions import build_definitions
+
+    monkeypatch.setenv("LLMLAB_TIMEZONE", "Asia/Tokyo")
+    built = build_definitions()
+    nightly = built.resolve_assets_def("nightly_scores")
+    assert nightly.partitions_def.timezone == "Asia/Tokyo"  # type: ignore[union-attr]
+    assert built.resolve_schedule_def("nightly_schedule").execution_timezone == "Asia/Tokyo"
+    assert nightly_scores.partitions_def.timezone == "UTC"  # type: ignore[union-attr]

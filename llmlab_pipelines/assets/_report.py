@@ -7,7 +7,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from ..lab import ExperimentConfig, Lab
+from ..lab import Candidate, ExperimentConfig, Lab
+from ..partitions import generation_key
 from ..report import (
     detectable_effect,
     family_name,
@@ -172,9 +173,10 @@ def log_to_mlflow(
         prompt = lab.prompts[candidate.prompt]
         version = tracking.register_prompt(candidate.prompt, prompt.source, candidate.prompt_hash)
         rows = report.scores[report.scores["candidate_key"] == candidate.key]
+        partition = str(generation_key(candidate.key, report.dataset))
         run = CandidateRun(
             experiment=report.experiment,
-            partition=f"{candidate.key}|{report.dataset}",
+            partition=partition,
             name=f"{candidate.label} on {report.dataset}",
             params=_params(lab, candidate, report),
             metrics=_metrics(report, candidate.label, rows),
@@ -184,7 +186,7 @@ def log_to_mlflow(
                 "llmlab.prompt_hash": candidate.prompt_hash,
                 "llmlab.dataset": report.dataset,
                 "llmlab.baseline": str(candidate.label == report.baseline).lower(),
-                "llmlab.partition": f"{candidate.key}|{report.dataset}",
+                "llmlab.partition": partition,
                 **({"llmlab.prompt_version": str(version)} if version else {}),
             },
             parent_run_id=parent,
@@ -201,7 +203,7 @@ def log_to_mlflow(
     return run_ids
 
 
-def _params(lab, candidate, report) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _params(lab: Lab, candidate: Candidate, report: ExperimentReport) -> dict[str, object]:
     model = lab.models[candidate.model]
     return {
         "dataset": report.dataset,

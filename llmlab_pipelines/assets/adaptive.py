@@ -12,8 +12,8 @@ from ..adaptive import EVALUATION_COLUMNS, AdaptiveRun, RoundLog, run_lab_experi
 from ..engine import Engine
 from ..lab import Lab, LabError
 from ..lab._quality import frame_records
-from ..partitions import by_dataset, dataset_partitions
-from ..report import markdown_table, tables_by_candidate
+from ..partitions import by_dataset, dataset_partitions, tables_by_candidate
+from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
 from ._progress import ProgressLogger

@@ -6,8 +6,8 @@ import dagster as dg
 import pandas as pd
 
 from ..lab import Lab
-from ..partitions import by_dataset, dataset_partitions
-from ..report import MissingScoresError, experiment_scores, markdown_table, tables_by_candidate
+from ..partitions import by_dataset, dataset_partitions, tables_by_candidate
+from ..report import MissingScoresError, experiment_scores, markdown_table
 from ..resources import LabResource
 from ..stats import COMPARISON_COLUMNS, StatsError, compare
 from ._automation import ANALYSIS_CONDITION

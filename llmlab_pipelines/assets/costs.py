@@ -38,33 +38,13 @@ def costs(
     """Spend per day x model x candidate x dataset (tokens and USD), from the spend ledger."""
     the_lab = lab.load()
     entries = ledger.read(artifacts.path())
-    keys = ["day", "model", "candidate", "dataset", "asset"]
-    frame = (
-        entries.groupby(keys, as_index=False)[
-            ["calls", "prompt_tokens", "completion_tokens", "cost_usd"]
-        ].sum()
-        if len(entries)
-        else pd.DataFrame(
-            columns=[*keys, "calls", "prompt_tokens", "completion_tokens", "cost_usd"]
-        )
-    )
+    frame = ledger.by_day(entries)
     spent = ledger.period_spend(entries, datetime.now(UTC), the_lab.budgets.timezone)
-    limits = the_lab.budgets.limits()
     plot = plot_daily(frame)
     if plot is not None:
         artifacts.write(plot, "reports", "costs.png")
     by_model = frame.groupby("model")["cost_usd"].sum() if len(frame) else pd.Series(dtype=float)
-    per_experiment = {
-        name: float(
-            entries.loc[
-                entries["experiments"].fillna("").str.split(",").map(lambda e, n=name: n in e),
-                "cost_usd",
-            ].sum()
-        )
-        if len(entries)
-        else 0.0
-        for name in the_lab.experiments
-    }
+    per_experiment = ledger.per_experiment(entries, list(the_lab.experiments))
     tracking.log(  # one MLflow experiment "llmlab-costs", its run updated in place
         CandidateRun(
             experiment="llmlab-costs",
@@ -94,9 +74,15 @@ def costs(
             ),
         },
     )
-    warn_at = the_lab.budgets.warn_at
+    yield budget_check(spent, the_lab.budgets.limits(), the_lab.budgets.warn_at)
+
+
+def budget_check(
+    spent: dict[str, float], limits: dict[str, float], warn_at: float
+) -> dg.AssetCheckResult:
+    """``budget_usage``: warns when a period's spend reaches ``warn_at`` of its cap."""
     over = {p: (spent[p], cap) for p, cap in limits.items() if spent[p] >= warn_at * cap}
-    yield dg.AssetCheckResult(
+    return dg.AssetCheckResult(
         check_name="budget_usage",
         passed=not over,
         severity=dg.AssetCheckSeverity.WARN,

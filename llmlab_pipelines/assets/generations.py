@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from ..engine import build_requests
+from .. import asset_metadata as meta
+from ..engine import Budget, build_requests
 from ..lab import LabError
 from ..lab._quality import frame_records
 from ..locks import partition_lock
@@ -42,7 +43,7 @@ def generations(
     artifacts: ArtifactStore,
 ) -> Iterator[object]:
     """Model outputs with tokens, latency, cost and any error, one row per item and repeat."""
-    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    keys = context.partition_key.keys_by_dimension
     the_lab = lab.load()
     try:
         plan = the_lab.plan(keys[CANDIDATE], keys[DATASET])
@@ -59,7 +60,6 @@ def generations(
         dataset=plan.dataset,
         experiments=",".join(the_lab.experiments_for(plan.dataset)),
         candidate_key=keys[CANDIDATE],
-        partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
     ) as wallet:
         engine = wallet.engine(
             ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar)
@@ -67,23 +67,15 @@ def generations(
         lock = f"generations|{keys[CANDIDATE]}|{keys[DATASET]}"
         with partition_lock(lock, on_wait=context.log.info):
             results = engine.run(requests)
-    budget = wallet.budget
     prompts = {(r.item_id, r.repeat): r.prompt for r in requests}
     frame = pd.DataFrame([{**r.row(), "prompt": prompts[(r.item_id, r.repeat)]} for r in results])
     frame = redact_frame(frame)  # rows read from a cache written before a key was known, too
     error_rate = float(frame["error"].notna().mean()) if len(frame) else 0.0
     metadata = _metadata(frame, plan.candidate.label, error_rate)
-    stopped = frame[frame["error_type"] == "budget"] if len(frame) else frame
-    metadata["partial"] = bool(len(stopped))
-    if len(stopped):
-        metadata["stopped_by"] = str(stopped["error"].iloc[0])
-        context.log.warning(f"partial: {len(stopped)} calls not made: {stopped['error'].iloc[0]}")
+    metadata |= _stop_metadata(frame, wallet.budget, context.log)
     for warning in _provider_warnings(frame, llm):
         context.log.warning(warning)
     metadata["breakers"] = dg.MetadataValue.json(engine.breakers())
-    if budget is not None:
-        metadata["budget_usd"] = budget.limit_usd
-        metadata["budget"] = budget.label
     yield dg.Output(frame, metadata=redact_metadata(metadata))
     yield dg.AssetCheckResult(
         check_name="generation_error_rate",
@@ -97,6 +89,21 @@ def generations(
             ),
         },
     )
+
+
+def _stop_metadata(
+    frame: pd.DataFrame, budget: Budget | None, log: dg.DagsterLogManager
+) -> dict[str, object]:
+    """Whether calls were stopped (by the budget) and the budget the partition ran under."""
+    stopped = frame[frame["error_type"] == "budget"] if len(frame) else frame
+    out: dict[str, object] = {"partial": bool(len(stopped))}
+    if len(stopped):
+        out["stopped_by"] = str(stopped["error"].iloc[0])
+        log.warning(f"partial: {len(stopped)} calls not made: {stopped['error'].iloc[0]}")
+    if budget is not None:
+        out["budget_usd"] = budget.limit_usd
+        out["budget"] = budget.label
+    return out
 
 
 def _error_summary(frame: pd.DataFrame, rate: float, threshold: float) -> str:
@@ -145,18 +152,21 @@ def _metadata(frame: pd.DataFrame, label: str, error_rate: float) -> dict[str, o
     ok = frame[frame["error"].isna()]
     preview = frame[["item_id", "repeat", "output", "error_type", "latency_s"]].head(8)
     preview = preview.assign(output=preview["output"].map(_clip))
+    latency = float(ok["latency_s"].sum()) if len(ok) else 0.0
     return {
-        "dagster/row_count": len(frame),
-        "candidate": label,
+        meta.ROWS: len(frame),
+        meta.CANDIDATE: label,
         "error_rate": error_rate,
-        "unanswered": int(frame["error"].notna().sum()),
+        meta.UNANSWERED: int(frame["error"].notna().sum()),
         "truncated_outputs": int(frame["output_truncated"].sum()),
-        "prompt_tokens": int(frame["prompt_tokens"].sum()),
-        "completion_tokens": int(frame["completion_tokens"].sum()),
-        "cost_usd": float(frame["cost_usd"].sum()),
+        meta.PROMPT_TOKENS: int(frame["prompt_tokens"].sum()),
+        meta.COMPLETION_TOKENS: int(frame["completion_tokens"].sum()),
+        meta.COST_USD: float(frame["cost_usd"].sum()),
         "cost_usd_spent_now": float(frame.loc[~frame["cached"], "cost_usd"].sum()),
-        "cached_rows": int(frame["cached"].sum()),
-        "provider_calls": int(frame["attempts"].sum()),
+        meta.CACHED_ROWS: int(frame["cached"].sum()),
+        meta.PROVIDER_CALLS: int(frame["attempts"].sum()),
+        # generation speed of the answered calls (cached rows keep their first call's latency)
+        meta.TOKENS_PER_S: float(ok["completion_tokens"].sum()) / latency if latency else 0.0,
         "latency_p50_s": float(ok["latency_s"].median()) if len(ok) else 0.0,
         "latency_p95_s": float(ok["latency_s"].quantile(0.95)) if len(ok) else 0.0,
         "preview": dg.MetadataValue.md(markdown_table(preview)),

@@ -18,8 +18,15 @@ from ..judges import (
 from ..lab import Lab, LabError
 from ..lab._quality import frame_records
 from ..locks import partition_lock
-from ..partitions import CANDIDATE, DATASET, by_dataset, dataset_partitions, generation_partitions
-from ..report import markdown_table, tables_by_candidate
+from ..partitions import (
+    CANDIDATE,
+    DATASET,
+    by_dataset,
+    dataset_partitions,
+    generation_partitions,
+    tables_by_candidate,
+)
+from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
 from ..secrets import redact_frame, redact_metadata

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import build_requests
-from ..lab import LabError
+from ..lab import Candidate, Lab, LabError
 from ..metrics import MetricError, score_frame
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource
@@ -27,35 +27,42 @@ def nightly_timezone() -> str:
     return os.environ.get("LLMLAB_TIMEZONE", "UTC")
 
 
-nightly_partitions = dg.DailyPartitionsDefinition(
-    start_date="2026-01-01", timezone=nightly_timezone()
-)
+def nightly_partitions(timezone: str = "UTC") -> dg.DailyPartitionsDefinition:
+    """One partition per night, in ``timezone`` (a night's partition exists once it ends)."""
+    return dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone=timezone)
 
 
-@dg.asset(
-    partitions_def=nightly_partitions,
-    ins={
-        "history": dg.AssetIn(
-            "nightly_scores",
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-TRAILING_NIGHTS, end_offset=-1
-            ),
-            metadata={"allow_missing_partitions": True},
-        )
-    },
-    group_name="nightly",
-    kinds={"litellm", "parquet"},
-    io_manager_key="parquet_io_manager",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "score_drift",
-            asset="nightly_scores",
-            description=f"Warns when tonight's score differs significantly (paired on items, "
-            f"Holm-corrected over candidates) from the trailing {TRAILING_NIGHTS} nights.",
-        )
-    ],
-)
-def nightly_scores(
+def build_nightly_scores(timezone: str = "UTC") -> dg.AssetsDefinition:
+    """The ``nightly_scores`` asset with its nights in ``timezone``: the definitions pass
+    :func:`nightly_timezone`, read when they are assembled (never at import)."""
+    return dg.asset(
+        name="nightly_scores",
+        partitions_def=nightly_partitions(timezone),
+        ins={
+            "history": dg.AssetIn(
+                "nightly_scores",
+                partition_mapping=dg.TimeWindowPartitionMapping(
+                    start_offset=-TRAILING_NIGHTS, end_offset=-1
+                ),
+                metadata={"allow_missing_partitions": True},
+            )
+        },
+        group_name="nightly",
+        kinds={"litellm", "parquet"},
+        io_manager_key="parquet_io_manager",
+        check_specs=[
+            dg.AssetCheckSpec(
+                "score_drift",
+                asset="nightly_scores",
+                description=f"Warns when tonight's score differs significantly (paired on "
+                f"items, Holm-corrected over candidates) from the trailing {TRAILING_NIGHTS} "
+                "nights.",
+            )
+        ],
+    )(_nightly_scores)
+
+
+def _nightly_scores(
     context: dg.AssetExecutionContext,
     history: dict[str, pd.DataFrame],
     lab: LabResource,
@@ -71,47 +78,14 @@ def nightly_scores(
         )
     frames, stopped = [], []
     for name in names:
-        config = the_lab.experiment(name)
-        records = the_lab.datasets[config.dataset].records
         for cand in the_lab.candidates(name):
-            plan = the_lab.plan(cand.key, config.dataset)
-            try:
-                requests = build_requests(the_lab, plan, records, limit=lab.limit)
-            except LabError as exc:
-                raise dg.Failure(description=str(exc)) from None
-            with llm.paying(
-                context,
-                artifacts,
-                the_lab,
-                model=cand.model,
-                candidate=cand.label,
-                dataset=config.dataset,
-                experiments=name,
-                experiment=name,
-            ) as wallet:
-                engine = wallet.engine(ProgressLogger(context.log, cand.label, bar=False))
-                results = engine.run(requests)
-            if wallet.stopped_by:
-                stopped.append(f"{name}/{cand.label}: {wallet.stopped_by}")
-                context.log.warning(f"partial: {name}/{cand.label}: {wallet.stopped_by}")
-            generated = pd.DataFrame([r.row() for r in results])
-            try:
-                scored = score_frame(generated, records, [config.metric], the_lab.metrics)
-            except MetricError as exc:
-                raise dg.Failure(description=str(exc)) from None
-            frames.append(
-                scored.assign(
-                    night=context.partition_key,
-                    experiment=name,
-                    candidate=cand.label,
-                    candidate_key=cand.key,
-                    metric=config.metric,
-                    score=scored[config.metric].astype(float),
-                )[NIGHTLY_COLUMNS]
-            )
+            frame, stopped_by = _night_of(context, the_lab, name, cand, llm, artifacts, lab.limit)
+            frames.append(frame)
+            if stopped_by:
+                stopped.append(f"{name}/{cand.label}: {stopped_by}")
+                context.log.warning(f"partial: {name}/{cand.label}: {stopped_by}")
     tonight = pd.concat(frames, ignore_index=True)
     past = pd.concat(history.values(), ignore_index=True) if history else tonight.iloc[0:0]
-    drift = drift_table(tonight, past)
     means = tonight.groupby(["experiment", "candidate"], sort=False)["score"].mean()
     yield dg.Output(
         tonight,
@@ -126,8 +100,63 @@ def nightly_scores(
             **{f"mean/{e}/{c}": float(v) for (e, c), v in means.items()},
         },
     )
+    yield drift_check(drift_table(tonight, past), past)
+
+
+nightly_scores = build_nightly_scores()
+
+
+def _night_of(
+    context: dg.AssetExecutionContext,
+    the_lab: Lab,
+    name: str,
+    cand: Candidate,
+    llm: LLMResource,
+    artifacts: ArtifactStore,
+    limit: int | None,
+) -> tuple[pd.DataFrame, str | None]:
+    """One candidate of one experiment tonight: generated afresh (paid, in the ledger) and
+    scored; and why calls were refused, if they were."""
+    config = the_lab.experiment(name)
+    records = the_lab.datasets[config.dataset].records
+    try:
+        requests = build_requests(
+            the_lab, the_lab.plan(cand.key, config.dataset), records, limit=limit
+        )
+    except LabError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    with llm.paying(
+        context,
+        artifacts,
+        the_lab,
+        model=cand.model,
+        candidate=cand.label,
+        dataset=config.dataset,
+        experiments=name,
+        experiment=name,
+    ) as wallet:
+        results = wallet.engine(ProgressLogger(context.log, cand.label, bar=False)).run(requests)
+    try:
+        scored = score_frame(
+            pd.DataFrame([r.row() for r in results]), records, [config.metric], the_lab.metrics
+        )
+    except MetricError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    frame = scored.assign(
+        night=context.partition_key,
+        experiment=name,
+        candidate=cand.label,
+        candidate_key=cand.key,
+        metric=config.metric,
+        score=scored[config.metric].astype(float),
+    )[NIGHTLY_COLUMNS]
+    return frame, wallet.stopped_by
+
+
+def drift_check(drift: pd.DataFrame, past: pd.DataFrame) -> dg.AssetCheckResult:
+    """``score_drift``: warns on the candidates whose score moved significantly tonight."""
     flagged = drift[drift["drift"]] if len(drift) else drift
-    yield dg.AssetCheckResult(
+    return dg.AssetCheckResult(
         check_name="score_drift",
         passed=flagged.empty,
         severity=dg.AssetCheckSeverity.WARN,

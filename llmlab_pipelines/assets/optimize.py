@@ -12,6 +12,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from ..asset_metadata import FINISHED, experiment_key
 from ..engine import Engine
 from ..lab import Lab, LabError
 from ..lab._quality import frame_records
@@ -23,7 +24,7 @@ from ..optimize import (
     optimize_experiment,
     write_winner,
 )
-from ..partitions import dataset_partitions
+from ..partitions import dataset_partitions, register_partitions
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
@@ -70,7 +71,7 @@ def prompt_optimization(
             raise dg.Failure(description=f"experiment {name!r} is on {experiment.dataset!r}")
         run = _optimize(context, config, the_lab, name, records, lab, llm, artifacts)
         if run.candidate_keys:  # every variant is a candidate the UI lists (known keys stay)
-            context.instance.add_dynamic_partitions("candidates", run.candidate_keys)
+            register_partitions(context.instance, candidates=run.candidate_keys)
         if run.confirmed and experiment.optimize.write_back:
             _write_back(context, the_lab, name, run)
         report = _save_outputs(artifacts, dataset, name, run)
@@ -227,7 +228,7 @@ def _save_outputs(artifacts: ArtifactStore, dataset: str, name: str, run: Optimi
 def _run_metadata(name: str, run: OptimizationRun) -> dict[str, Any]:
     """The asset's metadata entries for one experiment, prefixed with its name."""
     entries: dict[str, Any] = {
-        "finished": run.finished,
+        FINISHED: run.finished,
         "verdict": run.verdict,
         "confirmed": run.confirmed,
         "winner": run.winner,
@@ -241,7 +242,7 @@ def _run_metadata(name: str, run: OptimizationRun) -> dict[str, Any]:
     entries["restarted"] = run.restarted or "-"
     entries["written"] = str(run.written or "-")
     entries["branch"] = str(run.branch or "-")
-    return {f"{name}/{key}": value for key, value in entries.items()}
+    return {experiment_key(name, key): value for key, value in entries.items()}
 
 
 def _tracking_run(

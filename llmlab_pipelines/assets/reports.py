@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from ..partitions import by_dataset, dataset_partitions
+from ..partitions import by_dataset, dataset_partitions, tables_by_candidate
 from ..report import (
     GATE_COLUMNS,
     MissingScoresError,
@@ -16,7 +16,6 @@ from ..report import (
     gate_summary,
     gate_table,
     markdown_table,
-    tables_by_candidate,
 )
 from ..resources import ArtifactStore, LabResource, MLflowTracking
 from ..stats import StatsError
@@ -53,7 +52,7 @@ def leaderboard(
     lab: LabResource,
     artifacts: ArtifactStore,
     tracking: MLflowTracking,
-) -> Iterator[dg.Output[pd.DataFrame]]:
+) -> Iterator[object]:
     """Per experiment on this dataset: means with 95% CIs, differences from the baseline."""
     the_lab = lab.load()
     dataset = context.partition_key
@@ -93,7 +92,7 @@ def leaderboard(
         boards.append(board.assign(experiment=name, metric=config.metric))
         metadata[f"{name}"] = dg.MetadataValue.md(report.markdown(inline_plot=True))
         metadata[f"{name}_report"] = dg.MetadataValue.path(str(path))
-        metadata[f"{name}_mlflow_runs"] = len(runs)
+        metadata[f"{name}_mlflow_runs"] = dg.MetadataValue.int(len(runs))
     frame = pd.concat(boards, ignore_index=True) if boards else pd.DataFrame()
     yield dg.Output(frame, metadata={"dagster/row_count": len(frame), **metadata})
     yield gate_result(gates)

@@ -32,7 +32,7 @@ def scores(
     A failed generation (an error, no output) has no score: its quality columns are NaN (the
     cost and latency of the call stay). The statistics leave such items out on both sides of
     every comparison and the leaderboard counts them in ``missing``."""
-    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    keys = context.partition_key.keys_by_dimension
     the_lab = lab.load()
     names = the_lab.metrics_for(keys[CANDIDATE], keys[DATASET])
     judged = the_lab.judge_names_for(keys[CANDIDATE], keys[DATASET])

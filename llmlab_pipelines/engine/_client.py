@@ -55,6 +55,9 @@ class LiteLLMClient:
     """The real client: any litellm model string, with costs from litellm's price map."""
 
     def __init__(self, models_dir: Any = None) -> None:
+        from ._litellm import before_importing_litellm
+
+        before_importing_litellm()
         import litellm
 
         from ..settings import get_settings

@@ -38,6 +38,9 @@ def price(config: ModelConfig, prompt_tokens: int, completion_tokens: int) -> fl
             config.output_cost_per_token or 0.0
         )
     try:
+        from ._litellm import before_importing_litellm
+
+        before_importing_litellm()
         import litellm
 
         cost_in, cost_out = litellm.cost_per_token(

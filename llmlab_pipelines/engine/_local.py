@@ -225,6 +225,9 @@ async def complete_local(
 
 def register_local_provider(models_dir: Path) -> None:
     """Make ``llmlab/<model>`` a litellm model string (idempotent)."""
+    from ._litellm import before_importing_litellm
+
+    before_importing_litellm()
     import litellm
 
     if any(item["provider"] == PROVIDER for item in litellm.custom_provider_map):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from .. import tags
+
 eval_datasets_job = dg.define_asset_job(
     "eval_datasets_job",
     selection=dg.AssetSelection.assets("eval_datasets"),
@@ -14,7 +16,7 @@ generations_job = dg.define_asset_job(
     "generations_job",
     selection=dg.AssetSelection.assets("generations", "judge_scores", "scores"),
     description="Generate, judge and score one candidate on one dataset.",
-    tags={"llmlab/kind": "generation"},
+    tags={tags.KIND: "generation"},
 )
 
 analysis_job = dg.define_asset_job(
@@ -31,7 +33,7 @@ nightly_job = dg.define_asset_job(
     "nightly_job",
     selection=dg.AssetSelection.assets("nightly_scores"),
     description="The nightly benchmark: `nightly: true` experiments, fresh samples, one day.",
-    tags={"llmlab/kind": "nightly"},
+    tags={tags.KIND: "nightly"},
 )
 
 costs_job = dg.define_asset_job(
@@ -45,7 +47,7 @@ adaptive_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("adaptive_runs"),
     description="`mode: adaptive` experiments on one dataset: rounds of calls until the "
     "decision is made (sequential A/B test, successive elimination or Thompson sampling).",
-    tags={"llmlab/kind": "adaptive"},
+    tags={tags.KIND: "adaptive"},
 )
 
 optimize_job = dg.define_asset_job(
@@ -53,7 +55,7 @@ optimize_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("prompt_optimization"),
     description="Prompt optimization on one dataset: rounds of proposals tested on a training "
     "split, the winner confirmed on a held-out split and written back to the lab.",
-    tags={"llmlab/kind": "optimize"},
+    tags={tags.KIND: "optimize"},
 )
 
 ALL_JOBS = [

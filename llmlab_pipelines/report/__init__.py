@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._collect import MissingScoresError, experiment_scores, tables_by_candidate
+from ._collect import MissingScoresError, experiment_scores
 from ._gate import GATE_COLUMNS, gate_summary, gate_table
 from ._leaderboard import (
     build_leaderboard,
@@ -41,5 +41,4 @@ __all__ = [
     "paired_sd",
     "plot_forest",
     "plot_leaderboard",
-    "tables_by_candidate",
 ]

@@ -36,14 +36,3 @@ def experiment_scores(
     frames = [tables[c.key].assign(candidate=c.label, candidate_key=c.key) for c in candidates]
     return pd.concat(frames, ignore_index=True)
 
-
-def tables_by_candidate(
-    tables: dict[str, pd.DataFrame], known: set[str]
-) -> dict[str, pd.DataFrame]:
-    """Re-key upstream tables (keyed ``candidate|dataset``) by candidate key."""
-    out = {}
-    for key, frame in tables.items():
-        for part in str(key).split("|"):
-            if part in known:
-                out[part] = frame
-    return out

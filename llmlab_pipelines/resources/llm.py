@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -12,7 +12,7 @@ import dagster as dg
 from pydantic import Field
 from upath import UPath
 
-from .. import ledger
+from .. import ledger, tags
 from ..engine import Budget, Engine, LLMClient, Progress, ResponseCache, RoutingClient, Usage
 from ..lab import Lab
 from ..settings import get_settings
@@ -148,6 +148,7 @@ class LLMResource(dg.ConfigurableResource):
             partition: Ledger id of the partition (default: the context's partition key).
         """
         root = artifacts.path()
+        invocation = invocation_of(context.run.tags, context.run.run_id)
         budget = ledger.budget_for(
             lab,
             root,
@@ -155,29 +156,31 @@ class LLMResource(dg.ConfigurableResource):
             dataset=dataset if candidate_key else None,
             run_limit=self.budget_usd,
             experiment=experiment,
+            invocation=invocation,
         )
         if budget is not None:
             context.log.info(f"budget: ${budget.limit_usd:.4f} ({budget.label})")
         if partition is None:
             partition = str(context.partition_key) if context.has_partition_key else ""
-        wallet = Wallet(
-            self,
-            context,
-            root,
-            budget,
-            ids={
-                "asset": context.asset_key.to_user_string(),
-                "partition": partition,
-                "model": model,
-                "candidate": candidate,
-                "dataset": dataset,
-                "experiments": experiments,
-            },
-        )
+        ids = {
+            "asset": context.asset_key.to_user_string(),
+            **{"partition": partition, "model": model, "candidate": candidate},
+            **{"dataset": dataset, "experiments": experiments, "invocation": invocation},
+            "candidate_key": candidate_key or "",
+        }
+        wallet = Wallet(self, context, root, budget, ids=ids)
         try:
             yield wallet
         finally:
             wallet.record()
+
+
+def invocation_of(run_tags: Mapping[str, str], run_id: str) -> str:
+    """The invocation a run belongs to: its ``llmlab run`` (the tag), else the run itself.
+
+    An experiment's ``budget_usd`` holds for one invocation, across its runs and partitions.
+    """
+    return run_tags.get(tags.INVOCATION) or run_id
 
 
 @dataclass

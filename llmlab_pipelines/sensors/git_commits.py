@@ -9,7 +9,7 @@ import dagster as dg
 from ..gitwatch import Snapshot, affected, changed_datasets, snapshot_at
 from ..jobs import eval_datasets_job, generations_job
 from ..lab import LabError
-from ..partitions import candidate_partitions, dataset_partitions, generation_key
+from ..partitions import generation_key, partition_requests
 from ..resources.git import LabRepository
 from ..vcs import GitError, changed_paths
 
@@ -61,7 +61,9 @@ def _dataset_key(sha: str, dataset: str) -> str:
     "datasets are snapshotted first); the analysis assets follow by automation. The cursor "
     "holds the last commit seen.",
 )
-def lab_git_sensor(context: dg.SensorEvaluationContext, lab_repo: LabRepository) -> object:
+def lab_git_sensor(
+    context: dg.SensorEvaluationContext, lab_repo: LabRepository
+) -> dg.SensorResult | dg.SkipReason:
     """Compare the new commit's lab with the last good commit's and request what differs."""
     cursor = _cursor(context.cursor)
     pending = cursor.get("pending")
@@ -103,19 +105,22 @@ def lab_git_sensor(context: dg.SensorEvaluationContext, lab_repo: LabRepository)
             f"commit {commit.sha[:10]} changes nothing that is generated"
             + (f" ({', '.join(paths[:5])})" if paths else "")
         )
-    work = {
+    datasets = changed_datasets(old, new, {d for _, d in keys})
+    work: dict[str, object] = {
         "sha": commit.sha,
         "tags": commit.tags(),
         "keys": [list(k) for k in keys],
         "providers": {c: new.providers.get(c, {}) for c, _ in keys},
-        "datasets": changed_datasets(old, new, {d for _, d in keys}),
+        "datasets": datasets,
     }
     context.log.info(
         f"commit {commit.sha[:10]}: {len(keys)} partition(s) to run, "
-        f"{len(work['datasets'])} dataset(s) to snapshot first"
+        f"{len(datasets)} dataset(s) to snapshot first"
     )
-    partitions = _partition_requests(context.instance, keys)
-    if work["datasets"]:
+    partitions = partition_requests(
+        context.instance, datasets=[d for _, d in keys], candidates=[c for c, _ in keys]
+    )
+    if datasets:
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
@@ -124,7 +129,7 @@ def lab_git_sensor(context: dg.SensorEvaluationContext, lab_repo: LabRepository)
                     partition_key=d,
                     tags=commit.tags(),
                 )
-                for d in work["datasets"]  # type: ignore[union-attr]
+                for d in datasets
             ],
             dynamic_partitions_requests=partitions,
             cursor=json.dumps({**seen, "pending": work}),
@@ -138,7 +143,7 @@ def lab_git_sensor(context: dg.SensorEvaluationContext, lab_repo: LabRepository)
 
 def _resume(
     context: dg.SensorEvaluationContext, cursor: dict[str, object], pending: dict[str, object]
-) -> object:
+) -> dg.SensorResult | dg.SkipReason:
     """Generations wait for the commit's changed datasets to be snapshotted."""
     sha = str(pending["sha"])
     states = {
@@ -162,17 +167,3 @@ def _resume(
         cursor=json.dumps({**rest, "good": sha}),
     )
 
-
-def _partition_requests(
-    instance: dg.DagsterInstance, keys: list[tuple[str, str]]
-) -> list[dg.AddDynamicPartitionsRequest]:
-    known_d = set(instance.get_dynamic_partitions(dataset_partitions.name))
-    known_c = set(instance.get_dynamic_partitions(candidate_partitions.name))
-    datasets = sorted({d for _, d in keys} - known_d)
-    candidates = sorted({c for c, _ in keys} - known_c)
-    out = []
-    if datasets:
-        out.append(dataset_partitions.build_add_request(datasets))
-    if candidates:
-        out.append(candidate_partitions.build_add_request(candidates))
-    return out

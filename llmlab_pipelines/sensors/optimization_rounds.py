@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from .. import tags
+from ..asset_metadata import unfinished
 from ..jobs import optimize_job
 
 
@@ -12,18 +14,14 @@ def next_round_request(
     materialization: dg.AssetMaterialization, run_id: str
 ) -> dg.RunRequest | None:
     """The run of the next round, for the experiments a materialization left unfinished."""
-    pending = sorted(
-        key.rsplit("/", 1)[0]
-        for key, value in materialization.metadata.items()
-        if key.endswith("/finished") and getattr(value, "value", value) is False
-    )
+    pending = unfinished(materialization.metadata)
     if not pending:
         return None
     return dg.RunRequest(
         run_key=f"{run_id}:next-round",  # one follow-up per finished round, never two
         partition_key=materialization.partition,
         run_config={"ops": {"prompt_optimization": {"config": {"experiments": pending}}}},
-        tags={"llmlab/kind": "optimize", "llmlab/previous_run": run_id},
+        tags={tags.KIND: "optimize", tags.PREVIOUS_RUN: run_id},
     )
 
 

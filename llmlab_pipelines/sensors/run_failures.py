@@ -8,6 +8,7 @@ import urllib.request
 
 import dagster as dg
 
+from .. import tags
 from ..resources import ArtifactStore
 from ..secrets import redact
 
@@ -21,7 +22,7 @@ def failure_summary(context: dg.RunFailureSensorContext) -> str:
     partition = run.tags.get("dagster/partition")
     if partition:
         lines.append(f"partition: {partition}")
-    for key in ("llmlab/git_sha", "llmlab/git_message", "llmlab/trigger", "llmlab/provider"):
+    for key in (tags.GIT_SHA, tags.GIT_MESSAGE, tags.TRIGGER, tags.PROVIDER):
         if key in run.tags:
             lines.append(f"{key.removeprefix('llmlab/')}: {run.tags[key]}")
     for event in context.get_step_failure_events():

@@ -51,3 +51,27 @@ def test_broken_lab_skips_with_the_problems(sample_lab: Path) -> None:
         result = tick(instance, sample_lab)
     assert isinstance(result, dg.SkipReason)
     assert "local.temperature" in (result.skip_message or "")
+
+
+def test_the_cli_registers_with_the_sensors_function(sample_lab: Path) -> None:
+    from llmlab_pipelines.lab import load_lab
+    from llmlab_pipelines.partitions import partition_requests, register_partitions
+
+    lab = load_lab(sample_lab)
+    with dg.instance_for_test() as instance:
+        result = tick(instance, sample_lab)
+        assert isinstance(result, dg.SensorResult)
+        wanted = {
+            r.partitions_def_name: set(r.partition_keys) for r in result.dynamic_partitions_requests
+        }
+        register_partitions(instance, lab)
+        assert set(instance.get_dynamic_partitions(dataset_partitions.name)) == wanted["datasets"]
+        assert (
+            set(instance.get_dynamic_partitions(candidate_partitions.name))
+            == wanted["candidates"]
+        )
+        assert isinstance(tick(instance, sample_lab), dg.SkipReason)
+        assert partition_requests(instance, lab) == []
+        register_partitions(instance, lab, candidates=["extra.1"])  # known keys stay, once
+        register_partitions(instance, lab, candidates=["extra.1"])
+        assert instance.get_dynamic_partitions(candidate_partitions.name).count("extra.1") == 1
