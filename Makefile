@@ -26,6 +26,7 @@ browser:
 
 test: env browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy llmlab_pipelines
 	$(VENV)/bin/pytest -q
 
 test-reliability: env
