@@ -185,6 +185,10 @@ def configured_cost(config: ModelConfig, p_tok: int, c_tok: int) -> float | None
     )
 
 
+#: How litellm (through the openai SDK) says no key was found; not worth a retry.
+_MISSING_KEY = "Missing credentials"
+
+
 def classify(exc: BaseException) -> ProviderError:
     """Sort a litellm / HTTP exception into a ProviderError kind."""
     name = type(exc).__name__
@@ -194,6 +198,12 @@ def classify(exc: BaseException) -> ProviderError:
         return ProviderError("rate_limit", message, retry_after=_retry_after(exc))
     if "Timeout" in name or isinstance(exc, TimeoutError):
         return ProviderError("timeout", message)
+    if _MISSING_KEY in str(exc):  # litellm says so in a 500 before sending anything
+        return ProviderError(
+            "auth",
+            message + " (no API key: set the provider's key variable, or name it in the model's "
+            "api_key_env)",
+        )
     if name in {"APIConnectionError", "ServiceUnavailableError", "InternalServerError"} or (
         isinstance(status, int) and status >= 500
     ):

@@ -83,39 +83,54 @@ def test_the_breaker_opens_fails_fast_and_closes_after_a_probe() -> None:
         assert [e.split(":")[0] for e in state["events"]] == ["open", "half-open", "closed"]
 
 
-def test_an_open_breaker_names_the_first_underlying_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # no key in the environment: litellm fails before sending anything ("Missing credentials",
-    # an InternalServerError, so a provider failure that counts towards the breaker)
-    monkeypatch.delenv("OPENAI_API_KEY")
+def _unreachable(n: int) -> list[GenerationRequest]:
     model = ModelConfig(
         model="openai/gpt-4o-mini",
-        api_base="http://127.0.0.1:9/v1",
+        api_base="http://127.0.0.1:9/v1",  # nothing listens on port 9
         concurrency=1,
         max_retries=1,
         breaker_threshold=3,
         breaker_cooldown_s=60,
     )
-    requests = [
+    return [
         GenerationRequest(f"q{i}", 0, f"question {i}", "gpt", model, GenerationParams(max_tokens=8))
-        for i in range(6)
+        for i in range(n)
     ]
+
+
+def test_a_missing_key_is_an_auth_error_named_in_every_row_and_never_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no key in the environment: litellm fails before sending anything with a 500 saying
+    # "Missing credentials"; that is the user's to fix, not the provider's to retry
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    results = Engine(backoff_base=0.0).run(_unreachable(6))
+    assert [r.error_type for r in results] == ["auth"] * 6
+    assert [r.attempts for r in results] == [1] * 6
+    for row in results:
+        assert "Missing credentials" in (row.error or "")
+        assert "set the provider's key variable" in (row.error or "")
+
+
+def test_an_open_breaker_names_the_first_underlying_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-0000")
     engine = Engine(backoff_base=0.0)
-    results = engine.run(requests)
+    results = engine.run(_unreachable(6))
     refused = [r for r in results if r.error_type == "circuit_open"]
     assert refused and len(refused) >= 4  # every row after the breaker opened
     for row in refused:
         assert "circuit breaker open for openai/gpt-4o-mini after 3 consecutive failures" in (
             row.error or ""
         )
-        assert "missing credentials" in (row.error or "").lower()  # the real cause, in `error`
-    assert pd.DataFrame([r.row() for r in results])["error"].str.contains(
-        "Missing credentials"
+        assert "connection error" in (row.error or "").lower()  # the real cause, in `error`
+    assert pd.DataFrame([r.row() for r in results])["error"].str.lower().str.contains(
+        "connection error"
     ).all()
     [state] = engine.breakers().values()
-    assert "missing credentials" in str(state["first_error"]).lower()
-    assert "missing credentials" in state["events"][0].lower()  # the "open: ..." event
+    assert "connection error" in str(state["first_error"]).lower()
+    assert "connection error" in state["events"][0].lower()  # the "open: ..." event
 
 
 def test_the_first_error_is_redacted_kept_and_forgotten_on_success(
