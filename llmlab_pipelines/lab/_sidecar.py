@@ -28,6 +28,7 @@ import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import IssueCollector, shorten, shown, shown_names
+from ._render_limits import render_budget
 from ._sandbox import LabSandbox, make_environment
 from ._yaml import KeyPath, dotted, line_of, load_yaml
 
@@ -104,7 +105,8 @@ class Expression:
             ValueError: naming what is undefined or what the sandbox refused.
         """
         try:
-            value = self._call(record)
+            with render_budget():  # the time and size bounds of a prompt's render, per record
+                value = self._call(record)
         except jinja2.UndefinedError as exc:
             raise ValueError(exc.message) from None
         except jinja2.exceptions.SecurityError as exc:

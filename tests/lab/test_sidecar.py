@@ -185,6 +185,15 @@ def test_expressions_are_sandboxed(tmp_path: Path) -> None:
     assert "refused by the sandbox: access to attribute '__class__'" in text
 
 
+@pytest.mark.parametrize("key", ["expected", "filter"])
+def test_a_runaway_expression_is_stopped_like_a_prompt_render(tmp_path: Path, key: str) -> None:
+    loops = "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}"
+    sidecar = f"id: line\n{key}: '{loops}{{{{ answer }}}}'\n"
+    text = problems(dataset(tmp_path, "g.jsonl", jsonl(GSM8K), sidecar))
+    assert f"{key}: the record on line 1" in text
+    assert "still rendering after" in text
+
+
 def test_a_missing_renamed_field_is_reported(tmp_path: Path) -> None:
     text = problems(dataset(tmp_path, "g.jsonl", jsonl(GSM8K), "id: line\nfields: {q: input}\n"))
     assert "lab/datasets/g.yaml:2: fields.q: the record on line 1 of" in text
