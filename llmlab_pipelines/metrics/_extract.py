@@ -1,9 +1,9 @@
 """Answer extraction: the part of a reply a metric compares (``extract:`` in a metric entry).
 
 ``first`` / ``last``: the first or last number, read as people write them (``1,234``, ``$18``,
-``-0.5``, ``18.``); ``final_answer``: what a chain of thought concludes ("the answer is ...",
-``#### ...``, ``\\boxed{...}``, else its last number); ``regex:<pattern>``: the pattern's first
-capture group (the whole match without one).
+``-0.5``, ``18.``); ``final_answer``: what a chain of thought concludes (its first "the answer
+is ...", ``#### ...`` or ``\\boxed{...}``, else its last number); ``regex:<pattern>``: the
+pattern's first capture group (the whole match without one).
 """
 
 from __future__ import annotations
@@ -56,12 +56,18 @@ def last_of(text: str) -> str | None:
 
 
 def final_answer(text: str) -> str | None:
-    """What a chain of thought concludes: the last ``\\boxed{...}``, else the last ``#### ...``,
-    else the last "the answer is ...", else the last number, else None."""
+    """What a chain of thought concludes: the first ``\\boxed{...}``, else the first
+    ``#### ...``, else the first "the answer is ...", else the last number, else None.
+
+    The first, not the last: a base model that goes on after its answer invents more questions
+    and answers them too. A conclusion written as a sum (``20 - 3 = 17``) is what follows its
+    last ``=``.
+    """
     for pattern in (_BOXED, _HASHES, _ANSWER_IS):
         found = pattern.findall(text)
         if found:
-            return str(found[-1]).strip().rstrip(".").strip()
+            span = str(found[0]).strip().rstrip(".").strip()
+            return span.rpartition("=")[2].strip() if "=" in span else span
     return last_of(text)
 
 

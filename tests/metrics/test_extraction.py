@@ -44,6 +44,10 @@ def test_numbers_are_read_as_people_write_them(text: str, found: list[str]) -> N
         ("The final answer: $18", "$18"),
         ("First 5, then 9, then 12", "12"),
         ("no idea", None),
+        ("So the answer is 20 - 3 = 17.", "17"),
+        ("The answer is 4 * 5 - 3 = 17 apples.", "17 apples"),
+        ("The answer is 17.\n\nQ: Tom has 5 pens.\nA: 5 + 5 = 10. The answer is 10.", "17"),
+        ("\\boxed{7} and then \\boxed{9}", "7"),
     ],
 )
 def test_final_answer_reads_the_conclusion(reply: str, answer: str | None) -> None:
