@@ -25,6 +25,8 @@ PROMPT_TOKENS = "prompt_tokens"
 COMPLETION_TOKENS = "completion_tokens"
 TOKENS_PER_S = "tokens_per_s"
 COST_USD = "cost_usd"
+#: what the calls made now cost (cached answers are free)
+COST_USD_SPENT_NOW = "cost_usd_spent_now"
 #: prompt_optimization, per experiment: False while rounds remain.
 FINISHED = "finished"
 
@@ -76,6 +78,7 @@ class GenerationSummary:
     tokens_per_s: float
     cost_usd: float
     unanswered: int
+    paid_usd: float = 0.0
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, object]) -> GenerationSummary:
@@ -93,4 +96,5 @@ class GenerationSummary:
             tokens_per_s=number(TOKENS_PER_S),
             cost_usd=number(COST_USD),
             unanswered=int(number(UNANSWERED)),
+            paid_usd=number(COST_USD_SPENT_NOW),
         )

@@ -282,11 +282,18 @@ def print_generations(generations: Mapping[str, GenerationSummary]) -> None:
     from rich.table import Table
 
     table = Table(title="generations")
-    for column in ("candidate", "calls", "cached", "tokens/s", "cost ($)"):
+    columns = ("candidate", "items", "cached", "calls", "tokens/s", "cost ($)", "paid now ($)")
+    for column in columns:
         table.add_column(column)
     for label, g in generations.items():
         table.add_row(
-            label, str(g.rows), str(g.cached), f"{g.tokens_per_s:,.1f}", f"{g.cost_usd:.4f}"
+            label,
+            str(g.rows),
+            str(g.cached),
+            str(g.calls),  # provider calls made now, retries included
+            f"{g.tokens_per_s:,.1f}",
+            f"{g.cost_usd:.4f}",  # of every answer, cached ones at what they cost then
+            f"{g.paid_usd:.4f}",
         )
     console = Console()
     console.width = max(console.width, 110)

@@ -161,8 +161,18 @@ def test_llmlab_run_prints_calls_tokens_per_second_and_cost_per_candidate(
     assert len(lines) == 2, out
     for line in lines:
         cells = [c.strip() for c in line.strip("│┃ ").split("│")]
-        label, calls, cached, speed, cost = cells
+        label, items, cached, calls, speed, cost, paid = cells
         assert label.endswith("on arithmetic")
-        assert calls == "10" and cached == "0"
+        assert items == "10" and cached == "0" and calls == "10"
         assert float(speed.replace(",", "")) > 0
-        assert float(cost) > 0
+        assert float(cost) > 0 and paid == cost
+    # again: every answer from the cache, so no call is made and nothing is paid
+    assert main(["run", "--lab", str(root)]) == 0
+    again = capsys.readouterr().out
+    lines = [ln for ln in again.splitlines() if ln.startswith("│") and "on arithmetic" in ln]
+    assert len(lines) == 2, again
+    for line in lines:
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        _, items, cached, calls, _, cost, paid = cells
+        assert (items, cached, calls) == ("10", "10", "0")
+        assert float(cost) > 0 and float(paid) == 0

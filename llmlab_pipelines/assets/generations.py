@@ -162,7 +162,7 @@ def _metadata(frame: pd.DataFrame, label: str, error_rate: float) -> dict[str, o
         meta.PROMPT_TOKENS: int(frame["prompt_tokens"].sum()),
         meta.COMPLETION_TOKENS: int(frame["completion_tokens"].sum()),
         meta.COST_USD: float(frame["cost_usd"].sum()),
-        "cost_usd_spent_now": float(frame.loc[~frame["cached"], "cost_usd"].sum()),
+        meta.COST_USD_SPENT_NOW: float(frame.loc[~frame["cached"], "cost_usd"].sum()),
         meta.CACHED_ROWS: int(frame["cached"].sum()),
         meta.PROVIDER_CALLS: int(frame["attempts"].sum()),
         # generation speed of the answered calls (cached rows keep their first call's latency)
