@@ -135,11 +135,25 @@ def by_day(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.groupby(BY_DAY, as_index=False)[_AMOUNTS].sum()
 
 
-def per_experiment(frame: pd.DataFrame, names: list[str]) -> dict[str, float]:
-    """USD of the entries naming each experiment (an entry may count for several)."""
+def per_experiment(frame: pd.DataFrame, lab: Lab, names: list[str]) -> dict[str, float]:
+    """USD spent for each experiment: the entries naming it, made for one of its candidates (or
+    for no candidate partition in particular). An entry may count for several experiments that
+    share a candidate."""
     if frame.empty:
         return dict.fromkeys(names, 0.0)
-    return {n: float(frame.loc[_naming(frame, n), "cost_usd"].sum()) for n in names}
+    return {n: float(frame.loc[_counts_for(lab, frame, n), "cost_usd"].sum()) for n in names}
+
+
+def _counts_for(lab: Lab, frame: pd.DataFrame, experiment: str) -> pd.Series:
+    """Which entries are spend for ``experiment``: they name it, and were made for one of its
+    candidates or for none in particular (judges of a dataset, the optimizer, old entries)."""
+    keys = {c.key for c in lab.candidates(experiment)}
+    candidate = (
+        frame["candidate_key"].fillna("").astype(str)
+        if "candidate_key" in frame
+        else pd.Series("", index=frame.index)
+    )
+    return _naming(frame, experiment) & ((candidate == "") | candidate.isin(keys))
 
 
 def _naming(frame: pd.DataFrame, experiment: str) -> pd.Series:
@@ -237,8 +251,5 @@ def _spent_by(lab: Lab, entries: pd.DataFrame, experiment: str, invocation: str 
     its candidates (or for no candidate partition in particular)."""
     if entries.empty or not invocation:
         return 0.0
-    keys = {c.key for c in lab.candidates(experiment)}
     mine = entries[entries["invocation"] == invocation]
-    candidate = mine["candidate_key"].fillna("").astype(str)
-    ours = _naming(mine, experiment) & ((candidate == "") | candidate.isin(keys))
-    return float(mine.loc[ours, "cost_usd"].sum())
+    return float(mine.loc[_counts_for(lab, mine, experiment), "cost_usd"].sum())

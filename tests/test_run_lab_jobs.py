@@ -134,6 +134,10 @@ def test_budget_for_subtracts_what_the_same_invocation_spent(
     )
     assert fresh is not None and fresh.limit_usd == 1.0
     assert fresh.label == "experiment 'arith' run budget"
+    # the costs asset counts the same entries the budget does, over every invocation
+    assert ledger.per_experiment(ledger.read(root), lab, ["arith"]) == {
+        "arith": pytest.approx(0.25 + 0.125 + 0.5)
+    }
 
 
 def test_old_ledger_files_without_the_new_columns_still_read(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def costs(
     if plot is not None:
         artifacts.write(plot, "reports", "costs.png")
     by_model = frame.groupby("model")["cost_usd"].sum() if len(frame) else pd.Series(dtype=float)
-    per_experiment = ledger.per_experiment(entries, list(the_lab.experiments))
+    per_experiment = ledger.per_experiment(entries, the_lab, list(the_lab.experiments))
     tracking.log(  # one MLflow experiment "llmlab-costs", its run updated in place
         CandidateRun(
             experiment="llmlab-costs",
