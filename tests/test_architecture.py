@@ -1,4 +1,7 @@
-"""The package's layers stay one-way: no import cycle, and no Dagster in the pure packages.
+"""The package's layers stay one-way and its parts stay small.
+
+No import cycle, no Dagster in the pure packages; no module over 400 lines, no asset body over
+60 lines and no function over 80.
 
 Imports are read from the source with ``ast`` (nothing is imported), at every level: a
 function-level import still ties two modules together. ``from .x import y`` imports module
@@ -181,3 +184,55 @@ def test_pure_packages_never_import_dagster() -> None:
                 seen.add(nxt)
                 todo.append(nxt)
         assert not seen & tainted, f"{name} reaches dagster through {sorted(seen & tainted)}"
+
+
+#: Size limits, in lines (issue #21): a module, an asset's body, any function.
+MODULE_LINES, ASSET_BODY_LINES, FUNCTION_LINES = 400, 60, 80
+ASSET_DECORATORS = {"asset", "multi_asset", "dg.asset", "dg.multi_asset"}
+
+
+def _decorator_name(node: ast.expr) -> str:
+    return ast.unparse(node.func if isinstance(node, ast.Call) else node)
+
+
+def size_violations(root: Path = ROOT) -> list[str]:
+    """Every module, asset body and function of the package at ``root`` over its limit."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(root.parent)
+        if (lines := len(text.splitlines())) > MODULE_LINES:
+            out.append(f"{where}: {lines} lines (module, max {MODULE_LINES})")
+        for node in ast.walk(ast.parse(text, str(path))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            end = node.end_lineno or node.lineno
+            if (lines := end - node.lineno + 1) > FUNCTION_LINES:
+                out.append(f"{where}:{node.lineno} {node.name}: {lines} lines (function)")
+            asset = {_decorator_name(d) for d in node.decorator_list} & ASSET_DECORATORS
+            if asset and (lines := end - node.body[0].lineno + 1) > ASSET_BODY_LINES:
+                out.append(f"{where}:{node.lineno} {node.name}: body of {lines} lines (asset)")
+    return out
+
+
+def test_the_size_check_finds_long_modules_assets_and_functions(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(61))
+    files = {
+        "p/__init__.py": "\n" * 401,
+        "p/a.py": f"import dagster as dg\n\n@dg.asset(group_name='g')\ndef big():\n{body}",
+        "p/b.py": f"from dagster import multi_asset\n\n@multi_asset\ndef big():\n{body}",
+        "p/c.py": f"@other\ndef fine():\n{body}\nasync def long():\n{body * 2}",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert size_violations(tmp_path / "p") == [
+        "p/__init__.py: 401 lines (module, max 400)",
+        "p/a.py:4 big: body of 61 lines (asset)",
+        "p/b.py:4 big: body of 61 lines (asset)",
+        "p/c.py:65 long: 123 lines (function)",
+    ]
+
+
+def test_modules_assets_and_functions_stay_small() -> None:
+    assert size_violations() == []
