@@ -236,3 +236,28 @@ def test_the_size_check_finds_long_modules_assets_and_functions(tmp_path: Path) 
 
 def test_modules_assets_and_functions_stay_small() -> None:
     assert size_violations() == []
+
+
+def _kind_string_compares(root: Path) -> list[str]:
+    """Every ``x.kind == "..."`` (or ``!=``, ``in``) against a string literal below ``root``."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            kind = any(isinstance(s, ast.Attribute) and s.attr == "kind" for s in sides)
+            literal = any(
+                isinstance(c, ast.Constant) and isinstance(c.value, str)
+                for s in sides
+                for c in ast.walk(s)
+            )
+            if kind and literal:
+                out.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}")
+    return out
+
+
+def test_the_lab_and_the_optimizer_ask_the_judge_kind_rules_not_the_kind_name() -> None:
+    # a new judge kind is one entry of lab._judges.JUDGE_KINDS (and one of judges.KINDS)
+    found = [hit for pkg in ("lab", "optimize") for hit in _kind_string_compares(ROOT / pkg)]
+    assert found == []
