@@ -36,10 +36,7 @@ PURE = (
 )
 
 #: Known violations, to be removed, not added to.
-KNOWN_DAGSTER = {
-    # redact_metadata() redacts Dagster metadata values; imported inside that function only
-    f"{PACKAGE}.secrets",
-}
+KNOWN_DAGSTER: set[str] = set()
 
 
 def _modules(root: Path = ROOT) -> dict[str, tuple[Path, bool]]:

@@ -29,8 +29,9 @@ from ..partitions import (
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
-from ..secrets import redact_frame, redact_metadata
+from ..secrets import redact_frame
 from ._automation import ANALYSIS_CONDITION
+from ._metadata import redact_metadata
 from ._progress import ProgressLogger, judge_engines
 
 #: The check on ``judge_scores``.
