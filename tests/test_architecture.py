@@ -33,7 +33,32 @@ PURE = (
     "vcs",
     "tags",
     "issues",
+    "ledger",
+    "settings",
+    "_atomic",
+    "gitwatch",
+    "locks",
+    "_scaffold",
 )
+
+#: The Dagster layer: assets, resources, jobs, sensors and what assembles or launches them.
+DAGSTER_LAYER = (
+    "assets",
+    "resources",
+    "jobs",
+    "sensors",
+    "schedules",
+    "definitions",
+    "partitions",
+    "runner",
+    "cli",
+    "_cli_tables",
+    "asset_metadata",
+    "web",
+)
+
+#: Neither: test support shipped with the package (an HTTP provider simulator).
+SUPPORT = ("testing",)
 
 #: Known violations, to be removed, not added to.
 KNOWN_DAGSTER: set[str] = set()
@@ -112,9 +137,24 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def _top(name: str) -> str:
+    """The package's top-level module or package ``name`` belongs to."""
+    return name.removeprefix(f"{PACKAGE}.").split(".")[0]
+
+
 def _is_pure(name: str) -> bool:
-    rest = name.removeprefix(f"{PACKAGE}.")
-    return rest.split(".")[0] in PURE
+    return _top(name) in PURE
+
+
+def _reach(graph: dict[str, set[str]], name: str) -> set[str]:
+    """Every module of the package ``name`` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
 
 
 def _imports_dagster(name: str) -> bool:
@@ -174,13 +214,22 @@ def test_pure_packages_never_import_dagster() -> None:
     # nor through another module of the package
     tainted = {name for name in graph if _imports_dagster(name)} - KNOWN_DAGSTER
     for name in sorted(n for n in graph if _is_pure(n)):
-        seen: set[str] = set()
-        todo = [name]
-        while todo:
-            for nxt in graph[todo.pop()] - seen:
-                seen.add(nxt)
-                todo.append(nxt)
+        seen = _reach(graph, name)
         assert not seen & tainted, f"{name} reaches dagster through {sorted(seen & tainted)}"
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    tops = {_top(name) for name in import_graph() if name != PACKAGE}
+    layers = [*PURE, *DAGSTER_LAYER, *SUPPORT]
+    assert len(layers) == len(set(layers)), "a module in two layers"
+    assert tops == set(layers), f"no layer: {sorted(tops - set(layers))}"
+
+
+def test_the_pure_core_never_imports_the_dagster_layer() -> None:
+    graph = import_graph()
+    for name in sorted(n for n in graph if _is_pure(n)):
+        above = sorted(m for m in _reach(graph, name) if _top(m) in DAGSTER_LAYER)
+        assert above == [], f"{name} imports the Dagster layer: {above}"
 
 
 #: Size limits, in lines (issue #21): a module, an asset's body, any function.
