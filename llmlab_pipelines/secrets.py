@@ -226,31 +226,14 @@ def redact_frame(frame: Any, columns: Iterable[str] | None = None) -> Any:
     return out
 
 
-def redact_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Dagster metadata with every text, Markdown and JSON value redacted."""
-    import dagster as dg
-
-    out: dict[str, Any] = {}
-    for key, value in metadata.items():
-        if isinstance(value, str):
-            value = redact(value)
-        elif isinstance(value, dg.MarkdownMetadataValue):
-            value = dg.MetadataValue.md(redact(value.md_str or ""))
-        elif isinstance(value, dg.TextMetadataValue):
-            value = dg.MetadataValue.text(redact(value.text or ""))
-        elif isinstance(value, dg.JsonMetadataValue):
-            value = dg.MetadataValue.json(_redact_json(value.data))
-        out[key] = value
-    return out
-
-
-def _redact_json(value: Any) -> Any:
+def redact_json(value: Any) -> Any:
+    """A JSON value (dicts, lists, scalars) with every string, keys included, redacted."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {redact(str(k)): _redact_json(v) for k, v in value.items()}
+        return {redact(str(k)): redact_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact_json(v) for v in value]
+        return [redact_json(v) for v in value]
     return value
 
 

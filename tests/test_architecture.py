@@ -1,4 +1,7 @@
-"""The package's layers stay one-way: no import cycle, and no Dagster in the pure packages.
+"""The package's layers stay one-way and its parts stay small.
+
+No import cycle, no Dagster in the pure packages; no module over 400 lines, no asset body over
+60 lines and no function over 80.
 
 Imports are read from the source with ``ast`` (nothing is imported), at every level: a
 function-level import still ties two modules together. ``from .x import y`` imports module
@@ -30,13 +33,35 @@ PURE = (
     "vcs",
     "tags",
     "issues",
+    "ledger",
+    "settings",
+    "_atomic",
+    "gitwatch",
+    "locks",
+    "_scaffold",
 )
 
+#: The Dagster layer: assets, resources, jobs, sensors and what assembles or launches them.
+DAGSTER_LAYER = (
+    "assets",
+    "resources",
+    "jobs",
+    "sensors",
+    "schedules",
+    "definitions",
+    "partitions",
+    "runner",
+    "cli",
+    "_cli_tables",
+    "asset_metadata",
+    "web",
+)
+
+#: Neither: test support shipped with the package (an HTTP provider simulator).
+SUPPORT = ("testing",)
+
 #: Known violations, to be removed, not added to.
-KNOWN_DAGSTER = {
-    # redact_metadata() redacts Dagster metadata values; imported inside that function only
-    f"{PACKAGE}.secrets",
-}
+KNOWN_DAGSTER: set[str] = set()
 
 
 def _modules(root: Path = ROOT) -> dict[str, tuple[Path, bool]]:
@@ -112,9 +137,24 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def _top(name: str) -> str:
+    """The package's top-level module or package ``name`` belongs to."""
+    return name.removeprefix(f"{PACKAGE}.").split(".")[0]
+
+
 def _is_pure(name: str) -> bool:
-    rest = name.removeprefix(f"{PACKAGE}.")
-    return rest.split(".")[0] in PURE
+    return _top(name) in PURE
+
+
+def _reach(graph: dict[str, set[str]], name: str) -> set[str]:
+    """Every module of the package ``name`` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
 
 
 def _imports_dagster(name: str) -> bool:
@@ -174,10 +214,96 @@ def test_pure_packages_never_import_dagster() -> None:
     # nor through another module of the package
     tainted = {name for name in graph if _imports_dagster(name)} - KNOWN_DAGSTER
     for name in sorted(n for n in graph if _is_pure(n)):
-        seen: set[str] = set()
-        todo = [name]
-        while todo:
-            for nxt in graph[todo.pop()] - seen:
-                seen.add(nxt)
-                todo.append(nxt)
+        seen = _reach(graph, name)
         assert not seen & tainted, f"{name} reaches dagster through {sorted(seen & tainted)}"
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    tops = {_top(name) for name in import_graph() if name != PACKAGE}
+    layers = [*PURE, *DAGSTER_LAYER, *SUPPORT]
+    assert len(layers) == len(set(layers)), "a module in two layers"
+    assert tops == set(layers), f"no layer: {sorted(tops - set(layers))}"
+
+
+def test_the_pure_core_never_imports_the_dagster_layer() -> None:
+    graph = import_graph()
+    for name in sorted(n for n in graph if _is_pure(n)):
+        above = sorted(m for m in _reach(graph, name) if _top(m) in DAGSTER_LAYER)
+        assert above == [], f"{name} imports the Dagster layer: {above}"
+
+
+#: Size limits, in lines (issue #21): a module, an asset's body, any function.
+MODULE_LINES, ASSET_BODY_LINES, FUNCTION_LINES = 400, 60, 80
+ASSET_DECORATORS = {"asset", "multi_asset", "dg.asset", "dg.multi_asset"}
+
+
+def _decorator_name(node: ast.expr) -> str:
+    return ast.unparse(node.func if isinstance(node, ast.Call) else node)
+
+
+def size_violations(root: Path = ROOT) -> list[str]:
+    """Every module, asset body and function of the package at ``root`` over its limit."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(root.parent)
+        if (lines := len(text.splitlines())) > MODULE_LINES:
+            out.append(f"{where}: {lines} lines (module, max {MODULE_LINES})")
+        for node in ast.walk(ast.parse(text, str(path))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            end = node.end_lineno or node.lineno
+            if (lines := end - node.lineno + 1) > FUNCTION_LINES:
+                out.append(f"{where}:{node.lineno} {node.name}: {lines} lines (function)")
+            asset = {_decorator_name(d) for d in node.decorator_list} & ASSET_DECORATORS
+            if asset and (lines := end - node.body[0].lineno + 1) > ASSET_BODY_LINES:
+                out.append(f"{where}:{node.lineno} {node.name}: body of {lines} lines (asset)")
+    return out
+
+
+def test_the_size_check_finds_long_modules_assets_and_functions(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(61))
+    files = {
+        "p/__init__.py": "\n" * 401,
+        "p/a.py": f"import dagster as dg\n\n@dg.asset(group_name='g')\ndef big():\n{body}",
+        "p/b.py": f"from dagster import multi_asset\n\n@multi_asset\ndef big():\n{body}",
+        "p/c.py": f"@other\ndef fine():\n{body}\nasync def long():\n{body * 2}",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert size_violations(tmp_path / "p") == [
+        "p/__init__.py: 401 lines (module, max 400)",
+        "p/a.py:4 big: body of 61 lines (asset)",
+        "p/b.py:4 big: body of 61 lines (asset)",
+        "p/c.py:65 long: 123 lines (function)",
+    ]
+
+
+def test_modules_assets_and_functions_stay_small() -> None:
+    assert size_violations() == []
+
+
+def _kind_string_compares(root: Path) -> list[str]:
+    """Every ``x.kind == "..."`` (or ``!=``, ``in``) against a string literal below ``root``."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            kind = any(isinstance(s, ast.Attribute) and s.attr == "kind" for s in sides)
+            literal = any(
+                isinstance(c, ast.Constant) and isinstance(c.value, str)
+                for s in sides
+                for c in ast.walk(s)
+            )
+            if kind and literal:
+                out.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}")
+    return out
+
+
+def test_the_lab_and_the_optimizer_ask_the_judge_kind_rules_not_the_kind_name() -> None:
+    # a new judge kind is one entry of lab._judges.JUDGE_KINDS (and one of judges.KINDS)
+    found = [hit for pkg in ("lab", "optimize") for hit in _kind_string_compares(ROOT / pkg)]
+    assert found == []

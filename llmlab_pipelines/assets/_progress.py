@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ..engine import Progress
+from ..engine import Engine, Progress
+
+if TYPE_CHECKING:
+    from ..resources.llm import Wallet
 
 
 class ProgressLogger:
@@ -42,3 +46,8 @@ class ProgressLogger:
         )
         if progress.done >= progress.total:
             self._bar.stop()
+
+
+def judge_engines(wallet: Wallet, log: Any) -> Callable[[str], Engine]:
+    """Engines for judges by name, paying from ``wallet``, logging progress as ``judge NAME``."""
+    return lambda judge: wallet.engine(ProgressLogger(log, f"judge {judge}"))

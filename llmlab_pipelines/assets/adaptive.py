@@ -9,14 +9,13 @@ import dagster as dg
 import pandas as pd
 
 from ..adaptive import EVALUATION_COLUMNS, AdaptiveRun, RoundLog, run_lab_experiment
-from ..engine import Engine
 from ..lab import Lab, LabError
 from ..lab._quality import frame_records
 from ..partitions import by_dataset, dataset_partitions, tables_by_candidate
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
-from ._progress import ProgressLogger
+from ._progress import ProgressLogger, judge_engines
 
 
 @dg.asset(
@@ -111,15 +110,12 @@ def _run_experiment(
         experiment=name,
     ) as wallet:
 
-        def judge_engine(judge: str) -> Engine:
-            return wallet.engine(ProgressLogger(context.log, f"judge {judge}"))
-
         run = run_lab_experiment(
             the_lab,
             name,
             records,
             wallet.engine(ProgressLogger(context.log, name, bar=llm.progress_bar)),
-            judge_engine_for=judge_engine,
+            judge_engine_for=judge_engines(wallet, context.log),
             grid_scores=grid,
             on_round=on_round,
             limit=lab.limit,

@@ -15,7 +15,8 @@ from ..locks import partition_lock
 from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource
-from ..secrets import redact, redact_frame, redact_metadata
+from ..secrets import redact, redact_frame
+from ._metadata import redact_metadata
 from ._progress import ProgressLogger
 
 

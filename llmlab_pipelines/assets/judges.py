@@ -29,9 +29,10 @@ from ..partitions import (
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
-from ..secrets import redact_frame, redact_metadata
+from ..secrets import redact_frame
 from ._automation import ANALYSIS_CONDITION
-from ._progress import ProgressLogger
+from ._metadata import redact_metadata
+from ._progress import ProgressLogger, judge_engines
 
 #: The check on ``judge_scores``.
 PARSE_FAILURES = dg.AssetCheckSpec(
@@ -91,7 +92,7 @@ def judge_scores(
                 names,
                 generations,
                 frame_records(eval_datasets),
-                lambda name: wallet.engine(ProgressLogger(context.log, f"judge {name}")),
+                judge_engines(wallet, context.log),
             )
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None

@@ -13,7 +13,6 @@ import pandas as pd
 from pydantic import Field
 
 from ..asset_metadata import FINISHED, experiment_key
-from ..engine import Engine
 from ..lab import Lab, LabError
 from ..lab._quality import frame_records
 from ..lab._schema import ExperimentConfig
@@ -28,7 +27,7 @@ from ..partitions import dataset_partitions, register_partitions
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
-from ._progress import ProgressLogger
+from ._progress import ProgressLogger, judge_engines
 
 
 class OptimizeRunConfig(dg.Config):
@@ -116,9 +115,6 @@ def _optimize(
             experiment=name,
         ) as wallet:
 
-            def judge_engine(judge: str) -> Engine:
-                return wallet.engine(ProgressLogger(context.log, f"judge {judge}"))
-
             def on_restart(why: str) -> None:
                 context.log.warning(
                     f"{name}: starting afresh, the checkpoint is not resumed: {why}"
@@ -133,7 +129,7 @@ def _optimize(
                 save_state=save_state,
                 on_round=_round_logger(context, experiment.dataset, name),
                 on_restart=on_restart,
-                judge_engine_for=judge_engine,
+                judge_engine_for=judge_engines(wallet, context.log),
                 limit=lab.limit,
                 rounds_now=config.rounds_per_materialization or None,
             )

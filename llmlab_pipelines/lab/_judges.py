@@ -33,18 +33,23 @@ class KindRules:
         needs_model: Its file must name a ``model:``.
         min_members: Its file must list at least this many ``members:``.
         columns: It adds a metric column per dimension to each output's scores.
+        combines: Its verdicts combine its ``members``' (scoring their first member's
+            dimensions; binary only for a ``majority`` consensus of binary members).
+        member: It can sit on a panel (``members:`` may name it).
     """
 
     needs_model: bool = False
     min_members: int = 0
     columns: bool = True
+    combines: bool = False
+    member: bool = False
 
 
 #: ``kind:`` -> its rules; every kind of ``JudgeConfig.kind`` has one.
 JUDGE_KINDS: dict[str, KindRules] = {
-    "rubric": KindRules(needs_model=True),
+    "rubric": KindRules(needs_model=True, member=True),
     "pairwise": KindRules(needs_model=True, columns=False),
-    "panel": KindRules(min_members=2),
+    "panel": KindRules(min_members=2, combines=True),
 }
 
 
@@ -87,9 +92,14 @@ class JudgeConfig(BaseModel):
     )
     max_parse_failure_rate: float = Field(default=0.1, ge=0, le=1)
 
+    @property
+    def rules(self) -> KindRules:
+        """What the lab format asks of this judge's kind."""
+        return JUDGE_KINDS[self.kind]
+
     @model_validator(mode="after")
     def _shape(self) -> JudgeConfig:
-        rules = JUDGE_KINDS[self.kind]
+        rules = self.rules
         if rules.needs_model and not self.model:
             raise ValueError(f"a {self.kind} judge needs `model:` (an entry of models.yaml)")
         if len(self.members) < rules.min_members:
@@ -128,7 +138,7 @@ class JudgeConfig(BaseModel):
 
     def columns(self, name: str) -> dict[str, str]:
         """Metric column per dimension: the judge's name, or ``name.dimension`` for several."""
-        if not JUDGE_KINDS[self.kind].columns:
+        if not self.rules.columns:
             return {}
         if len(self.dimensions) == 1:
             return {self.dimensions[0]: name}

@@ -50,7 +50,7 @@ class Lab:
     def judge_columns(self, name: str) -> dict[str, str]:
         """``dimension -> metric column`` a judge (or panel) adds to the scores."""
         judge = self.judges[name]
-        if judge.kind == "panel":
+        if judge.rules.combines:
             first = self.judges.get(judge.members[0])
             dims = first.dimensions if first else []
             return {d: name if len(dims) == 1 else f"{name}.{d}" for d in dims}
@@ -68,7 +68,7 @@ class Lab:
 
     def _judge_binary(self, name: str) -> bool:
         judge = self.judges[name]
-        if judge.kind == "panel":
+        if judge.rules.combines:
             return judge.consensus == "majority" and all(
                 self.judges[m].binary for m in judge.members if m in self.judges
             )
@@ -80,22 +80,8 @@ class Lab:
         for experiment in self.experiments_for(dataset):
             if any(c.key == candidate_key for c in self.candidates(experiment)):
                 for name in self.experiments[experiment].judges:
-                    if self.judges[name].kind != "pairwise":
+                    if self.judges[name].rules.columns:
                         names[name] = None
-        return list(names)
-
-    def rubric_judges_for(self, candidate_key: str, dataset: str) -> list[str]:
-        """Rubric judges (panel members included) that score this candidate on this dataset."""
-        names: dict[str, None] = {}
-        for experiment in self.experiments_for(dataset):
-            if not any(c.key == candidate_key for c in self.candidates(experiment)):
-                continue
-            for name in self.experiments[experiment].judges:
-                judge = self.judges[name]
-                if judge.kind == "rubric":
-                    names[name] = None
-                elif judge.kind == "panel":
-                    names.update(dict.fromkeys(judge.members))
         return list(names)
 
     def candidates(self, experiment: str) -> list[Candidate]:

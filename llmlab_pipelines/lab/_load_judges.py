@@ -114,7 +114,7 @@ def _check_panels(
 ) -> None:
     """Each panel's members: known rubric judges that all score the same dimensions."""
     for name, config in judges.items():
-        if config.kind != "panel":
+        if not config.rules.combines:
             continue
         file, lines = sources[name]
         dims = None
@@ -123,7 +123,7 @@ def _check_panels(
             other = judges.get(member)
             if other is None:
                 issues.add(file, unknown("judge", member, judges), line=where)
-            elif other.kind != "rubric":
+            elif not other.rules.member:
                 issues.add(
                     file,
                     f"member {shown(member)} is a {other.kind} judge, not a rubric",

@@ -8,25 +8,15 @@ from typing import Any
 
 import pandas as pd
 
-from ..stats import compare
+from ..stats import COMPARISON_COLUMNS, compare
 from ._result import RoundResult
 from ._rounds import Evaluator
 from ._state import OptimizeState
 
-#: The held-out table's columns, from :func:`llmlab_pipelines.stats.compare`'s.
-_HOLDOUT_COLUMNS = [
-    "candidate_b",
-    "n",
-    "mean_a",
-    "mean_b",
-    "diff",
-    "ci_low",
-    "ci_high",
-    "test",
-    "p_value",
-    "p_adjusted",
-    "significant",
-]
+#: What the held-out table leaves out of :func:`llmlab_pipelines.stats.compare`'s columns.
+_LEFT_OUT = {"candidate_a", "ci_level", "correction", "family_size", "effect_size", "effect_kind"}
+_LEFT_OUT |= {"wins", "losses", "prob_b_better", "note"}
+_HOLDOUT_COLUMNS = [c for c in COMPARISON_COLUMNS if c not in _LEFT_OUT]
 
 
 @dataclass

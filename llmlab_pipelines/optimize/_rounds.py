@@ -335,6 +335,6 @@ def _rubric(lab: Lab, metric: str) -> str | None:
         for dimension, column in lab.judge_columns(name).items():
             if column != metric:
                 continue
-            scorer = lab.judges.get(judge.members[0]) if judge.kind == "panel" else judge
+            scorer = lab.judges.get(judge.members[0]) if judge.rules.combines else judge
             return scorer.rubric(dimension) if scorer is not None else None
     return None

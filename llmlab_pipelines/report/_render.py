@@ -84,12 +84,7 @@ def plot_leaderboard(board: pd.DataFrame, *, metric: str, baseline: str, title: 
         ax.errorbar([row["mean"]], [y], xerr=err, fmt="o", color=color, capsize=4)
     ax.set_yticks(range(len(ordered)), list(ordered["candidate"]))
     ax.set_xlabel(f"{metric} (mean, 95% CI)")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return _png(fig, ax, title)
 
 
 def plot_forest(
@@ -116,6 +111,11 @@ def plot_forest(
     ax.set_xlabel(
         f"Δ {metric} vs {baseline} ({diff_level_label(board)}; green = significant, {family})"
     )
+    return _png(fig, ax, title)
+
+
+def _png(fig: Any, ax: Any, title: str) -> bytes:
+    """The plot titled, gridded along x and laid out, as PNG bytes."""
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

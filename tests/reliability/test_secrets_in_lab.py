@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from llmlab_pipelines import secrets
+from llmlab_pipelines.assets._metadata import redact_metadata
 from llmlab_pipelines.engine import Completion, ResponseCache
 from llmlab_pipelines.lab import LabError, load_lab
 from llmlab_pipelines.resources.tracking import _redacted_file
@@ -168,7 +169,7 @@ def test_frames_metadata_mlflow_files_and_logs_are_redacted(
     clean = frame.iloc[1:]
     assert secrets.redact_frame(clean) is clean  # nothing to hide: no copy
 
-    meta = secrets.redact_metadata(
+    meta = redact_metadata(
         {"preview": dg.MetadataValue.md(secret), "j": dg.MetadataValue.json({"a": [secret]})}
     )
     assert secret not in str(meta["preview"].value) and secret not in str(meta["j"].value)
