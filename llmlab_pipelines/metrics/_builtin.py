@@ -8,7 +8,8 @@ import re
 import string
 from typing import Any
 
-_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+from ._extract import to_number
+
 _PUNCT = str.maketrans("", "", string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
@@ -20,9 +21,9 @@ def normalize(text: str) -> str:
 
 
 def first_number(text: str) -> float | None:
-    """The first number written in ``text`` (``1,234.5`` -> 1234.5), or None."""
-    match = _NUMBER.search(text)
-    return float(match.group().replace(",", "")) if match else None
+    """The first number written in ``text``, read as people write it (``1,234.5`` -> 1234.5,
+    ``-$5`` -> -5, ``−7`` -> -7; the hyphen of ``3-4`` is no sign), or None."""
+    return to_number(text)
 
 
 def exact_match(output: str, expected: Any, record: dict[str, Any]) -> float:

@@ -73,3 +73,19 @@ def test_a_raising_metric_names_itself_and_the_item(monkeypatch: pytest.MonkeyPa
     generations = pd.DataFrame({"item_id": ["a"], "output": ["x"]})
     with pytest.raises(MetricError, match="metric 'broken' raised on item 'a': ZeroDivisionError"):
         score_frame(generations, [{"id": "a", "expected": "x"}], ["broken"])
+
+
+@pytest.mark.parametrize(
+    ("output", "expected", "score"),
+    [
+        ("-$5", "-5", 1.0),  # the sign before a currency sign
+        ("\u22127", "-7", 1.0),  # a Unicode minus
+        ("$5", "-5", 0.0),
+        ("3-4", "3", 1.0),  # a range's hyphen is no sign
+        ("1,234 apples", "1234", 1.0),
+    ],
+)
+def test_plain_numeric_match_reads_signs_as_people_write_them(
+    output: str, expected: str, score: float
+) -> None:
+    assert numeric_match(output, expected, {}) == score
