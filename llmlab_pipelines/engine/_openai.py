@@ -103,9 +103,18 @@ class FastOpenAIClient:
         """The key litellm would send: the entry's ``api_key_env``, else ``OPENAI_API_KEY``."""
         import litellm
 
+        variable = request.config.api_key_env or "OPENAI_API_KEY"
         if request.config.api_key_env:
-            return read_secret(request.config.api_key_env)
-        return litellm.api_key or litellm.openai_key or read_secret("OPENAI_API_KEY")
+            key = read_secret(variable)
+        else:
+            key = litellm.api_key or litellm.openai_key or read_secret(variable)
+        if key and any(ord(c) < 32 or ord(c) == 127 for c in key):
+            raise ProviderError(
+                "auth",
+                f"the key in {variable} holds a control character (a line ending copied from a "
+                ".env file written on Windows?): set it again without it",
+            )
+        return key
 
     def prepare(self, request: GenerationRequest) -> tuple[Route, str] | None:
         """The request's route and key, or None when litellm must send it (no route; no key:
@@ -218,9 +227,7 @@ class _Pools:
     def _forget_closed_loops(self) -> None:
         """Drop the pools of event loops that are gone (a test's ``asyncio.run``)."""
         for key in [k for k in self.sessions if k[0].is_closed()]:
-            session = self.sessions.pop(key)
-            with contextlib.suppress(Exception):  # its loop is closed: nothing left to await
-                session.connector.close()  # type: ignore[union-attr]
+            _close_now(self.sessions.pop(key))
 
     async def aclose(self) -> None:
         """Close the pools of the running event loop."""
@@ -235,7 +242,17 @@ class _Pools:
             if loop.is_running():
                 with contextlib.suppress(Exception):
                     asyncio.run_coroutine_threadsafe(session.close(), loop).result(5)
+            _close_now(session)
         self.sessions.clear()
+
+
+def _close_now(session: aiohttp.ClientSession) -> None:
+    """Close a pool whose loop is gone or idle: its sockets, synchronously (``close()`` is a
+    coroutine, which only the pool's own loop could run)."""
+    connector = session.connector
+    if connector is not None and not connector.closed:
+        with contextlib.suppress(Exception):
+            connector._close()
 
 
 POOLS = _Pools()

@@ -333,3 +333,37 @@ def test_prices_are_litellms_arithmetic_where_linear_and_litellms_own_sum_elsewh
     big = {"prompt_tokens": 400_000, "completion_tokens": 10, "total_tokens": 400_010}
     assert tiered.cost({}, big) == pytest.approx(litellm_cost("openai", "gpt-5.6", big))
     assert tiered.cost({}, big) > 400_000 * tiered.prompt + 10 * tiered.completion
+
+
+def test_a_key_with_a_line_ending_is_named_as_the_cause_and_never_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY + "\r")  # a .env file written on Windows
+    with Simulator(SimulatorConfig()) as sim:
+        (row,) = Engine(RoutingClient()).run([request("openai/sim", sim.base_url)])
+        assert sim.total_requests == 0  # refused before sending
+    assert row.error_type == "auth" and row.attempts == 1
+    assert "OPENAI_API_KEY holds a control character" in (row.error or "")
+    assert KEY not in (row.error or "")
+
+
+def test_pools_of_finished_event_loops_are_closed_without_warnings() -> None:
+    import gc
+    import warnings
+
+    gc.collect()  # what earlier tests left (litellm's own sessions) is not this test's
+    sessions = []
+    with Simulator(SimulatorConfig()) as sim, warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        client = FastOpenAIClient()
+        for _ in range(3):  # each asyncio.run is a new loop, with its own pool
+            completion = asyncio.run(client.complete(request("openai/sim", sim.base_url)))
+            assert completion.text
+            sessions += [s for k, s in POOLS.sessions.items() if k[1].startswith(sim.base_url)]
+        POOLS.close()
+        gc.collect()
+    assert len({id(s) for s in sessions}) == 3
+    assert all(s.closed for s in sessions)
+    texts = [str(w.message) for w in seen]
+    assert not [t for t in texts if "never awaited" in t], texts
+    assert not POOLS.sessions
