@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import quote
 
+import dagster as dg
 import pandas as pd
 
 from ..lab import Candidate, ExperimentConfig, Lab
@@ -22,7 +25,12 @@ from ..report import (
     plot_leaderboard,
 )
 from ..resources import CandidateRun, MLflowTracking
+from ..secrets import redact_frame
 from ..vcs import commit_of
+
+TABLE_ROWS = 5000  # at most this many items per MLflow evaluation table (the first ones)
+TABLE_CHARS = 2000  # texts in the table are clipped to this many characters
+VIEW_URL = "http://127.0.0.1:8080"  # ``llmlab view``'s default address
 
 
 @dataclass
@@ -169,6 +177,7 @@ def log_to_mlflow(
         {"dagster.run_id": dagster_run_id, **git},
     )
     run_ids = []
+    scored = [m for m in lab.experiment_metrics(report.experiment) if m in report.scores]
     for candidate in lab.candidates(report.experiment):
         prompt = lab.prompts[candidate.prompt]
         version = tracking.register_prompt(candidate.prompt, prompt.source, candidate.prompt_hash)
@@ -182,6 +191,7 @@ def log_to_mlflow(
             metrics=_metrics(report, candidate.label, rows),
             tags={
                 "dagster.run_id": dagster_run_id,
+                "dagster.url": f"{dagster_url()}/runs/{dagster_run_id}",
                 **git,
                 "llmlab.prompt_hash": candidate.prompt_hash,
                 "llmlab.dataset": report.dataset,
@@ -196,11 +206,54 @@ def log_to_mlflow(
                 "leaderboard.png": plot,
                 "forest.png": forest,
             },
+            table=items_table(rows, scored),
         )
         run_id = tracking.log(run)
         if run_id:
             run_ids.append(run_id)
     return run_ids
+
+
+def dagster_url() -> str:
+    """The Dagster UI MLflow runs link back to (``LLMLAB_DAGSTER_URL``; ``llmlab ui``'s
+    default address otherwise)."""
+    return os.environ.get("LLMLAB_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/")
+
+
+def report_links(tracking: MLflowTracking, experiment: str, dataset: str) -> dict[str, object]:
+    """URL metadata of one experiment's leaderboard: its MLflow runs and ``llmlab view``."""
+    view = f"{VIEW_URL}/x/{quote(experiment, safe='')}/{quote(dataset, safe='')}"
+    out: dict[str, object] = {f"{experiment}_view": dg.MetadataValue.url(view)}
+    runs = tracking.experiment_url(experiment)
+    if runs:
+        out[f"{experiment}_mlflow"] = dg.MetadataValue.url(runs)
+    return out
+
+
+def items_table(rows: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """The per-item table of one candidate for MLflow's evaluation view: the rendered prompt,
+    output and expected answer (clipped to ``TABLE_CHARS``), every score, judges' verdicts and
+    reasons when present, latency, cost and error; secrets redacted; at most ``TABLE_ROWS``."""
+    rows = rows.head(TABLE_ROWS)
+    judged = [c for c in rows.columns if c.endswith(("_reason", "_verdict")) or c == "reason"]
+    table = pd.DataFrame({"item_id": rows["item_id"].astype(str), "repeat": rows["repeat"]})
+    for target, source in (("input", "prompt"), ("output", "output"), ("expected", "expected")):
+        table[target] = rows.get(source)
+    for column in [*metrics, *judged, "latency_s", "cost_usd", "error"]:
+        if column in rows and column not in table:
+            table[column] = rows[column]
+    texts = ["input", "output", "expected", *judged, "error"]
+    table = redact_frame(table.reset_index(drop=True), [c for c in texts if c in table])
+    for column in [c for c in texts if c in table]:
+        table[column] = [_clip(v) for v in table[column]]
+    return table
+
+
+def _clip(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value)
+    return text if len(text) <= TABLE_CHARS else text[:TABLE_CHARS] + "…"
 
 
 def _params(lab: Lab, candidate: Candidate, report: ExperimentReport) -> dict[str, object]:

@@ -20,7 +20,7 @@ from ..report import (
 from ..resources import ArtifactStore, LabResource, MLflowTracking
 from ..stats import StatsError
 from ._automation import ANALYSIS_CONDITION
-from ._report import ExperimentReport, log_to_mlflow
+from ._report import ExperimentReport, log_to_mlflow, report_links
 
 
 @dg.asset(
@@ -93,6 +93,7 @@ def leaderboard(
         metadata[f"{name}"] = dg.MetadataValue.md(report.markdown(inline_plot=True))
         metadata[f"{name}_report"] = dg.MetadataValue.path(str(path))
         metadata[f"{name}_mlflow_runs"] = dg.MetadataValue.int(len(runs))
+        metadata.update(report_links(tracking, name, dataset))
     frame = pd.concat(boards, ignore_index=True) if boards else pd.DataFrame()
     yield dg.Output(frame, metadata={"dagster/row_count": len(frame), **metadata})
     yield gate_result(gates)

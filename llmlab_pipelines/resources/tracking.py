@@ -14,6 +14,8 @@ from ..secrets import redact, redact_frame, redact_values
 from ..settings import get_settings
 
 PARTITION_TAG = "llmlab.partition"
+ITEMS_TABLE = "items.json"  # the per-item evaluation table of a candidate run
+MLFLOW_UI = "http://127.0.0.1:5000"  # ``mlflow ui``'s default: where a local store is shown
 _READY: set[str] = set()  # SQLite stores this process has seen initialised
 
 
@@ -29,6 +31,7 @@ class CandidateRun:
     tags: dict[str, str]
     files: dict[str, bytes | str] = field(default_factory=dict)
     parent_run_id: str | None = None
+    table: Any = None  # a DataFrame logged as MLflow's evaluation table ``items.json``
 
 
 class MLflowTracking(dg.ConfigurableResource):
@@ -86,6 +89,8 @@ class MLflowTracking(dg.ConfigurableResource):
         tags = [RunTag(k, redact(str(v))[:5000]) for k, v in sorted(all_tags.items())]
         client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
         self._log_files(client, run_id, run.files)
+        if run.table is not None:
+            _log_table(client, run_id, redact_frame(run.table))
         client.set_terminated(run_id, "FINISHED")
         return str(run_id)
 
@@ -110,6 +115,19 @@ class MLflowTracking(dg.ConfigurableResource):
         )
         client.set_terminated(created.info.run_id, "FINISHED")
         return str(created.info.run_id)
+
+    def experiment_url(self, experiment: str) -> str | None:
+        """The MLflow UI page of an experiment's runs: on the tracking server when it is one,
+        else on ``mlflow ui``'s default address (the README gives the command for the local
+        store). None when tracking is off or the experiment has no runs yet."""
+        if not self.enabled:
+            return None
+        uri = self.tracking_uri or get_settings().mlflow_uri
+        found = self._client().get_experiment_by_name(experiment)
+        if found is None:
+            return None
+        base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else MLFLOW_UI
+        return f"{base}/#/experiments/{found.experiment_id}"
 
     def register_prompt(self, name: str, template: str, prompt_hash: str) -> int | None:
         """Register a prompt version in MLflow's prompt registry once per content hash."""
@@ -160,6 +178,18 @@ class MLflowTracking(dg.ConfigurableResource):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(_redacted_file(data))
             client.log_artifacts(run_id, tmp)
+
+
+def _log_table(client: Any, run_id: str, table: Any) -> None:
+    """Log ``table`` as the run's evaluation table; a re-run replaces it (``log_table`` would
+    append to the table already there, doubling every row)."""
+    if ITEMS_TABLE not in {f.path for f in client.list_artifacts(run_id)}:
+        client.log_table(run_id, data=table, artifact_file=ITEMS_TABLE)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ITEMS_TABLE
+        table.to_json(path, orient="split", index=False, date_format="iso")  # log_table's format
+        client.log_artifact(run_id, str(path))
 
 
 def _redacted_file(data: bytes | str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -106,6 +107,11 @@ def test_judged_experiment_end_to_end(tmp_path: Path, simulator: Simulator) -> N
     runs = client.search_runs([client.get_experiment_by_name("judged").experiment_id])
     judged = [r for r in runs if "correct_mean" in r.data.metrics]
     assert len(judged) == 2
+    items = client.download_artifacts(judged[0].info.run_id, "items.json")
+    table = json.loads(Path(items).read_text())  # the evaluation table MLflow shows
+    assert {"item_id", "input", "output", "expected", "correct", "latency_s"} <= set(
+        table["columns"]
+    ) and len(table["data"]) == 40  # write_judged_lab: 40 items, 1 repeat
     agreement_runs = [r for r in runs if r.data.tags.get("llmlab.kind") == "judge_agreement"]
     assert agreement_runs and any(
         k.startswith("alpha/panel") for k in agreement_runs[0].data.metrics
