@@ -20,6 +20,9 @@ from ..stats._paired import compare_pair
 from ._progress import ProgressLogger
 
 TRAILING_NIGHTS = 7
+NIGHTLY_START = "2026-11-01"
+"""The first night by default: the month the nightly benchmark shipped (2026-11-24), so the UI
+does not count ~330 nights before it as missing; ``LLMLAB_NIGHTLY_START`` moves it."""
 
 
 def nightly_timezone() -> str:
@@ -27,17 +30,27 @@ def nightly_timezone() -> str:
     return os.environ.get("LLMLAB_TIMEZONE", "UTC")
 
 
-def nightly_partitions(timezone: str = "UTC") -> dg.DailyPartitionsDefinition:
-    """One partition per night, in ``timezone`` (a night's partition exists once it ends)."""
-    return dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone=timezone)
+def nightly_start() -> str:
+    """``LLMLAB_NIGHTLY_START`` (default :data:`NIGHTLY_START`): the first nightly partition,
+    ``YYYY-MM-DD``."""
+    return os.environ.get("LLMLAB_NIGHTLY_START") or NIGHTLY_START
 
 
-def build_nightly_scores(timezone: str = "UTC") -> dg.AssetsDefinition:
-    """The ``nightly_scores`` asset with its nights in ``timezone``: the definitions pass
-    :func:`nightly_timezone`, read when they are assembled (never at import)."""
+def nightly_partitions(
+    timezone: str = "UTC", start: str = NIGHTLY_START
+) -> dg.DailyPartitionsDefinition:
+    """One partition per night from ``start``, in ``timezone`` (a night's partition exists once
+    it ends)."""
+    return dg.DailyPartitionsDefinition(start_date=start, timezone=timezone)
+
+
+def build_nightly_scores(timezone: str = "UTC", start: str = NIGHTLY_START) -> dg.AssetsDefinition:
+    """The ``nightly_scores`` asset with its nights in ``timezone`` from ``start``: the
+    definitions pass :func:`nightly_timezone` and :func:`nightly_start`, read when they are
+    assembled (never at import)."""
     return dg.asset(
         name="nightly_scores",
-        partitions_def=nightly_partitions(timezone),
+        partitions_def=nightly_partitions(timezone, start),
         ins={
             "history": dg.AssetIn(
                 "nightly_scores",
