@@ -210,3 +210,17 @@ def test_llmlab_run_hides_skipped_partition_warnings_only(
     out = captured.out + captured.err
     assert "WARNING" in out and "were longer than max_output_chars" in out
     assert "Couldn't load partition" not in out
+
+
+def test_generations_metadata_shows_rounded_numbers(tmp_path: Path, sim: Simulator) -> None:
+    with dg.instance_for_test() as instance:
+        run_lab(load_lab(write_lab(tmp_path / "lab", sim, n=4)), instance=instance, echo=print)
+        records = instance.fetch_materializations(dg.AssetKey("generations"), limit=10).records
+    assert len(records) == 2
+    for record in records:
+        assert record.asset_materialization is not None
+        shown = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        for key in ("latency_p50_s", "latency_p95_s"):
+            assert 0 < shown[key] == round(shown[key], 3)  # to the millisecond
+        assert shown["tokens_per_s"] == float(f"{shown['tokens_per_s']:.4g}")
+        assert shown["cost_usd"] == float(f"{shown['cost_usd']:.7g}")

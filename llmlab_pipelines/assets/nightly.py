@@ -17,6 +17,7 @@ from ..resources import ArtifactStore, LabResource, LLMResource
 from ..stats import StatsError
 from ..stats._compare import adjust
 from ..stats._paired import compare_pair
+from ._metadata import shown, usd
 from ._progress import ProgressLogger
 
 TRAILING_NIGHTS = 7
@@ -105,12 +106,12 @@ def _nightly_scores(
         metadata={
             "dagster/row_count": len(tonight),
             "cache": llm.cache,
-            "cost_usd": float(tonight["cost_usd"].sum()),
+            "cost_usd": usd(tonight["cost_usd"].sum()),
             "partial": bool(stopped),
             **({"stopped_by": "; ".join(stopped)} if stopped else {}),
             "history": dg.MetadataValue.md(history_markdown(pd.concat([past, tonight]))),
             # one number per candidate: the UI plots each across partitions, night by night
-            **{f"mean/{e}/{c}": float(v) for (e, c), v in means.items()},
+            **{f"mean/{e}/{c}": shown(v) for (e, c), v in means.items()},
         },
     )
     yield drift_check(drift_table(tonight, past), past)
