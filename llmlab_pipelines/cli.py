@@ -283,12 +283,15 @@ def cmd_view(args: argparse.Namespace) -> int:
     return serve_viewer(guard, config, echo=echo)
 
 
+_CACHE = "reuse cached answers (use, the default), call again and store (refresh), or off"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     parser = argparse.ArgumentParser(prog="llmlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="scaffold a new lab folder")
-    init.add_argument("dir")
+    init.add_argument("dir", help="the folder to create (must be new or empty)")
     init.set_defaults(func=cmd_init)
     for name, func, text in (
         ("validate", cmd_validate, "check a lab and list every problem"),
@@ -309,23 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print calls, estimated tokens and cost per candidate; spend nothing",
     )
-    run.add_argument(
-        "--cache",
-        choices=["use", "refresh", "off"],
-        default="use",
-        help="reuse cached answers (use), call again and store (refresh), or off",
-    )
+    run.add_argument("--cache", choices=["use", "refresh", "off"], default="use", help=_CACHE)
     gate = sub.choices["gate"]
     gate.add_argument("--experiment", required=True, help="the experiment whose gate to run")
     gate.add_argument("--limit", type=int, help="at most this many items per dataset")
-    gate.add_argument("--cache", choices=["use", "refresh", "off"], default="use")
+    gate.add_argument("--cache", choices=["use", "refresh", "off"], default="use", help=_CACHE)
     opt = sub.choices["optimize"]
     opt.add_argument("--experiment", required=True, help="whose seed prompt to optimize")
     opt.add_argument("--limit", type=int, help="at most this many items of the dataset")
-    opt.add_argument("--cache", choices=["use", "refresh", "off"], default="use")
+    opt.add_argument("--cache", choices=["use", "refresh", "off"], default="use", help=_CACHE)
     ui = sub.choices["ui"]
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--port", type=int, default=3000, help="port (default: 3000)")
     ui.add_argument(
         "--token",
         help="require this token (bearer header, or open /?token=... once); "
@@ -345,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _view_arguments(view: argparse.ArgumentParser) -> None:
     view.add_argument("--artifacts", help="folder or s3:// URL (default: LLMLAB_ARTIFACTS)")
     view.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
-    view.add_argument("--port", type=int, default=8080)
+    view.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
     view.add_argument("--token", help="require this token, as for `llmlab ui`")
     view.add_argument("--allow-origin", action="append", metavar="URL", help="as for `llmlab ui`")
     view.add_argument("--dagster-url", default="http://127.0.0.1:3000", help="Dagster UI (links)")

@@ -55,3 +55,22 @@ def test_validate_uses_llmlab_lab(
     monkeypatch.setenv("LLMLAB_LAB", str(sample_lab))
     assert main(["validate"]) == 0
     assert str(sample_lab) in capsys.readouterr().out
+
+
+def test_every_command_and_option_has_help() -> None:
+    import argparse
+
+    from llmlab_pipelines.cli import build_parser
+
+    parser = build_parser()
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    (commands,) = subparsers
+    helped = {c.dest: c.help for c in commands._choices_actions}
+    assert set(helped) == set(commands.choices)
+    assert all(helped.values()), helped
+    for name, command in [("llmlab", parser), *commands.choices.items()]:
+        for action in command._actions:
+            if action is commands:
+                continue
+            where = f"{name} {action.option_strings or action.dest}"
+            assert action.help and action.help.strip(), where

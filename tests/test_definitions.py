@@ -72,3 +72,16 @@ def test_the_nightly_time_zone_is_read_when_definitions_are_built(
     assert nightly.partitions_def.timezone == "Asia/Tokyo"  # type: ignore[union-attr]
     assert built.resolve_schedule_def("nightly_schedule").execution_timezone == "Asia/Tokyo"
     assert nightly_scores.partitions_def.timezone == "UTC"  # type: ignore[union-attr]
+
+
+def test_the_first_night_is_recent_and_read_when_definitions_are_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from llmlab_pipelines.definitions import build_definitions
+
+    monkeypatch.delenv("LLMLAB_NIGHTLY_START", raising=False)
+    default = build_definitions().resolve_assets_def("nightly_scores").partitions_def
+    assert default.get_first_partition_key() == "2026-11-01"  # type: ignore[union-attr]
+    monkeypatch.setenv("LLMLAB_NIGHTLY_START", "2026-12-01")
+    moved = build_definitions().resolve_assets_def("nightly_scores").partitions_def
+    assert moved.get_first_partition_key() == "2026-12-01"  # type: ignore[union-attr]

@@ -14,6 +14,7 @@ from upath import UPath
 from llmlab_pipelines import ledger, tags
 from llmlab_pipelines.cli import main
 from llmlab_pipelines.lab import load_lab
+from llmlab_pipelines.resources import LLMResource
 from llmlab_pipelines.resources.artifacts import artifact_root
 from llmlab_pipelines.runner import RunFailed, run_lab
 from llmlab_pipelines.testing import Simulator, SimulatorConfig, arithmetic_responder
@@ -180,3 +181,46 @@ def test_llmlab_run_prints_calls_tokens_per_second_and_cost_per_candidate(
         _, items, cached, calls, _, cost, paid = cells
         assert (items, cached, calls) == ("10", "10", "0")
         assert float(cost) > 0 and float(paid) == 0
+
+
+def test_llmlab_run_hides_skipped_partition_warnings_only(
+    tmp_path: Path, sim: Simulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = write_lab(tmp_path / "lab", sim, n=4)
+    # a second experiment on another dataset: few_shot@sim x arithmetic_b is used by none
+    data = root / "datasets"
+    (data / "arithmetic_b.jsonl").write_text((data / "arithmetic.jsonl").read_text())
+    (root / "experiments" / "arith_b.yaml").write_text(
+        "dataset: arithmetic_b\nprompts: [zero_shot]\nmodels: [sim]\n"
+        "metrics: [numeric_match]\n"
+    )
+    assert main(["run", "--lab", str(root)]) == 0
+    captured = capfd.readouterr()
+    out = captured.out + captured.err
+    assert "zero_shot@sim on arithmetic_b" in out
+    assert "Couldn't load partition" not in out
+    # a real warning still shows: replies cut at max_output_chars
+    with dg.instance_for_test() as instance:
+        run_lab(
+            load_lab(root),
+            instance=instance,
+            resources={"llm": LLMResource(cache="off", max_output_chars=1)},
+        )
+    captured = capfd.readouterr()
+    out = captured.out + captured.err
+    assert "WARNING" in out and "were longer than max_output_chars" in out
+    assert "Couldn't load partition" not in out
+
+
+def test_generations_metadata_shows_rounded_numbers(tmp_path: Path, sim: Simulator) -> None:
+    with dg.instance_for_test() as instance:
+        run_lab(load_lab(write_lab(tmp_path / "lab", sim, n=4)), instance=instance, echo=print)
+        records = instance.fetch_materializations(dg.AssetKey("generations"), limit=10).records
+    assert len(records) == 2
+    for record in records:
+        assert record.asset_materialization is not None
+        shown = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        for key in ("latency_p50_s", "latency_p95_s"):
+            assert 0 < shown[key] == round(shown[key], 3)  # to the millisecond
+        assert shown["tokens_per_s"] == float(f"{shown['tokens_per_s']:.4g}")
+        assert shown["cost_usd"] == float(f"{shown['cost_usd']:.7g}")

@@ -13,6 +13,7 @@ from .. import ledger
 from ..report import image_markdown, markdown_table
 from ..resources import ArtifactStore, LabResource, MLflowTracking
 from ..resources.tracking import CandidateRun
+from ._metadata import usd
 
 
 @dg.asset(
@@ -65,9 +66,9 @@ def costs(
         frame,
         metadata={
             "dagster/row_count": len(frame),
-            "total_usd": float(frame["cost_usd"].sum()) if len(frame) else 0.0,
-            **{f"spent_{p}_usd": v for p, v in spent.items()},
-            **{f"model/{m}": float(v) for m, v in by_model.items()},
+            "total_usd": usd(frame["cost_usd"].sum()) if len(frame) else 0.0,
+            **{f"spent_{p}_usd": usd(v) for p, v in spent.items()},
+            **{f"model/{m}": usd(v) for m, v in by_model.items()},
             "by_day": dg.MetadataValue.md(
                 (image_markdown(plot, "spend per day") + "\n\n" if plot is not None else "")
                 + (markdown_table(frame.tail(30)) if len(frame) else "nothing spent yet")

@@ -16,7 +16,7 @@ from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource
 from ..secrets import redact, redact_frame
-from ._metadata import redact_metadata
+from ._metadata import redact_metadata, seconds, shown, usd
 from ._progress import ProgressLogger
 
 
@@ -83,7 +83,7 @@ def generations(
         passed=error_rate <= llm.max_error_rate,
         description=redact(_error_summary(frame, error_rate, llm.max_error_rate)),
         metadata={
-            "error_rate": error_rate,
+            "error_rate": shown(error_rate),
             "threshold": llm.max_error_rate,
             "errors_by_type": dg.MetadataValue.json(
                 frame["error_type"].value_counts().to_dict() if len(frame) else {}
@@ -157,18 +157,18 @@ def _metadata(frame: pd.DataFrame, label: str, error_rate: float) -> dict[str, o
     return {
         meta.ROWS: len(frame),
         meta.CANDIDATE: label,
-        "error_rate": error_rate,
+        "error_rate": shown(error_rate),
         meta.UNANSWERED: int(frame["error"].notna().sum()),
         "truncated_outputs": int(frame["output_truncated"].sum()),
         meta.PROMPT_TOKENS: int(frame["prompt_tokens"].sum()),
         meta.COMPLETION_TOKENS: int(frame["completion_tokens"].sum()),
-        meta.COST_USD: float(frame["cost_usd"].sum()),
-        meta.COST_USD_SPENT_NOW: float(frame.loc[~frame["cached"], "cost_usd"].sum()),
+        meta.COST_USD: usd(frame["cost_usd"].sum()),
+        meta.COST_USD_SPENT_NOW: usd(frame.loc[~frame["cached"], "cost_usd"].sum()),
         meta.CACHED_ROWS: int(frame["cached"].sum()),
         meta.PROVIDER_CALLS: int(frame["attempts"].sum()),
         # generation speed of the answered calls (cached rows keep their first call's latency)
-        meta.TOKENS_PER_S: float(ok["completion_tokens"].sum()) / latency if latency else 0.0,
-        "latency_p50_s": float(ok["latency_s"].median()) if len(ok) else 0.0,
-        "latency_p95_s": float(ok["latency_s"].quantile(0.95)) if len(ok) else 0.0,
+        meta.TOKENS_PER_S: shown(ok["completion_tokens"].sum() / latency) if latency else 0.0,
+        "latency_p50_s": seconds(ok["latency_s"].median()) if len(ok) else 0.0,
+        "latency_p95_s": seconds(ok["latency_s"].quantile(0.95)) if len(ok) else 0.0,
         "preview": dg.MetadataValue.md(markdown_table(preview)),
     }

@@ -31,7 +31,7 @@ from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
 from ..secrets import redact_frame
 from ._automation import ANALYSIS_CONDITION
-from ._metadata import redact_metadata
+from ._metadata import redact_metadata, shown, usd
 from ._progress import ProgressLogger, judge_engines
 
 #: The check on ``judge_scores``.
@@ -107,10 +107,10 @@ def _verdicts_metadata(frame: pd.DataFrame, names: list[str]) -> dict[str, objec
     return {
         "dagster/row_count": len(frame),
         "judges": ", ".join(names) or "none",
-        "judge_cost_usd": float(frame["cost_usd"].sum()),
+        "judge_cost_usd": usd(frame["cost_usd"].sum()),
         "judge_tokens": int(frame["prompt_tokens"].sum() + frame["completion_tokens"].sum()),
         **{
-            f"mean/{column}": float(group["score"].mean())
+            f"mean/{column}": shown(group["score"].mean())
             for column, group in frame.groupby("column")
         },
         "failures": dg.MetadataValue.md(

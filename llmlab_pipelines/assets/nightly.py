@@ -17,9 +17,13 @@ from ..resources import ArtifactStore, LabResource, LLMResource
 from ..stats import StatsError
 from ..stats._compare import adjust
 from ..stats._paired import compare_pair
+from ._metadata import shown, usd
 from ._progress import ProgressLogger
 
 TRAILING_NIGHTS = 7
+NIGHTLY_START = "2026-11-01"
+"""The first night by default: the month the nightly benchmark shipped (2026-11-24), so the UI
+does not count ~330 nights before it as missing; ``LLMLAB_NIGHTLY_START`` moves it."""
 
 
 def nightly_timezone() -> str:
@@ -27,17 +31,27 @@ def nightly_timezone() -> str:
     return os.environ.get("LLMLAB_TIMEZONE", "UTC")
 
 
-def nightly_partitions(timezone: str = "UTC") -> dg.DailyPartitionsDefinition:
-    """One partition per night, in ``timezone`` (a night's partition exists once it ends)."""
-    return dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone=timezone)
+def nightly_start() -> str:
+    """``LLMLAB_NIGHTLY_START`` (default :data:`NIGHTLY_START`): the first nightly partition,
+    ``YYYY-MM-DD``."""
+    return os.environ.get("LLMLAB_NIGHTLY_START") or NIGHTLY_START
 
 
-def build_nightly_scores(timezone: str = "UTC") -> dg.AssetsDefinition:
-    """The ``nightly_scores`` asset with its nights in ``timezone``: the definitions pass
-    :func:`nightly_timezone`, read when they are assembled (never at import)."""
+def nightly_partitions(
+    timezone: str = "UTC", start: str = NIGHTLY_START
+) -> dg.DailyPartitionsDefinition:
+    """One partition per night from ``start``, in ``timezone`` (a night's partition exists once
+    it ends)."""
+    return dg.DailyPartitionsDefinition(start_date=start, timezone=timezone)
+
+
+def build_nightly_scores(timezone: str = "UTC", start: str = NIGHTLY_START) -> dg.AssetsDefinition:
+    """The ``nightly_scores`` asset with its nights in ``timezone`` from ``start``: the
+    definitions pass :func:`nightly_timezone` and :func:`nightly_start`, read when they are
+    assembled (never at import)."""
     return dg.asset(
         name="nightly_scores",
-        partitions_def=nightly_partitions(timezone),
+        partitions_def=nightly_partitions(timezone, start),
         ins={
             "history": dg.AssetIn(
                 "nightly_scores",
@@ -92,12 +106,12 @@ def _nightly_scores(
         metadata={
             "dagster/row_count": len(tonight),
             "cache": llm.cache,
-            "cost_usd": float(tonight["cost_usd"].sum()),
+            "cost_usd": usd(tonight["cost_usd"].sum()),
             "partial": bool(stopped),
             **({"stopped_by": "; ".join(stopped)} if stopped else {}),
             "history": dg.MetadataValue.md(history_markdown(pd.concat([past, tonight]))),
             # one number per candidate: the UI plots each across partitions, night by night
-            **{f"mean/{e}/{c}": float(v) for (e, c), v in means.items()},
+            **{f"mean/{e}/{c}": shown(v) for (e, c), v in means.items()},
         },
     )
     yield drift_check(drift_table(tonight, past), past)

@@ -10,6 +10,7 @@ from ..lab._quality import frame_records
 from ..metrics import MetricError, score_frame
 from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
 from ..resources import LabResource
+from ._metadata import shown
 
 
 @dg.asset(
@@ -57,7 +58,7 @@ def scores(
         frame,
         metadata={
             "dagster/row_count": len(frame),
-            **{f"mean_{m}": float(frame[m].mean()) if len(frame) else 0.0 for m in names},
+            **{f"mean_{m}": shown(frame[m].mean()) if len(frame) else 0.0 for m in names},
         },
     )
 
