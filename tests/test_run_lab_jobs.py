@@ -212,8 +212,13 @@ def test_llmlab_run_hides_skipped_partition_warnings_only(
     assert "Couldn't load partition" not in out
 
 
-def test_generations_metadata_shows_rounded_numbers(tmp_path: Path, sim: Simulator) -> None:
-    with dg.instance_for_test() as instance:
+def test_generations_metadata_shows_rounded_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_API_KEY", "sk-sim-not-secret")
+    # a real latency: with none, a p50 under half a millisecond rightly rounds to 0.0
+    config = SimulatorConfig(responder=arithmetic_responder, latency_s=0.02)
+    with Simulator(config) as sim, dg.instance_for_test() as instance:
         run_lab(load_lab(write_lab(tmp_path / "lab", sim, n=4)), instance=instance, echo=print)
         records = instance.fetch_materializations(dg.AssetKey("generations"), limit=10).records
     assert len(records) == 2
