@@ -110,7 +110,13 @@ class RedisWindowLimiter:
 
         self._redis: Any = aredis.from_url(url)
         self._script = self._redis.register_script(_REDIS_SCRIPT)
-        self.key, self.limit, self.period = f"llmlab:rate:{key}", int(limit), float(period)
+        if not limit > 0:
+            raise ValueError(f"a rate limit must be above 0, got {limit}")
+        # whole requests per window: a fractional limit keeps its rate over a longer window
+        # (0.5 per 60 s -> 1 per 120 s; 2.5 per 60 s -> 2 per 48 s)
+        count = max(1, int(limit))
+        self.key, self.limit = f"llmlab:rate:{key}", count
+        self.period = float(period) * count / limit
         self.interval = self.period / self.limit
 
     async def acquire(self, units: float = 1.0) -> None:

@@ -59,3 +59,23 @@ def test_two_engines_share_one_rpm_limit(redis_url: str, monkeypatch: pytest.Mon
     # one shared limit (20/s; arrivals jitter a little), not two (which would be 40/s)
     assert worst <= rpm / 60 * 1.25
     assert max(times) - min(times) >= 79 * 60 / rpm * 0.9
+
+
+@pytest.mark.parametrize(
+    ("limit", "count", "period"), [(0.5, 1, 120.0), (2.5, 2, 48.0), (1200, 1200, 60.0)]
+)
+def test_a_fractional_limit_keeps_its_rate(
+    redis_url: str, limit: float, count: int, period: float
+) -> None:
+    from llmlab_pipelines.engine._limits import RedisWindowLimiter
+
+    limiter = RedisWindowLimiter(redis_url, f"frac-{uuid.uuid4().hex}", limit)
+    assert (limiter.limit, limiter.period) == (count, pytest.approx(period))
+    assert limiter.limit / limiter.period * 60 == pytest.approx(limit)  # the rate per minute
+
+
+def test_a_zero_limit_is_refused(redis_url: str) -> None:
+    from llmlab_pipelines.engine._limits import RedisWindowLimiter
+
+    with pytest.raises(ValueError, match="above 0"):
+        RedisWindowLimiter(redis_url, "zero", 0)
