@@ -93,6 +93,12 @@ def read_records(
     id_field = "'id'"
     if sidecar is not None and sidecar.spec.id not in (None, "line", "hash"):
         id_field = f"{shown(sidecar.spec.id)} (the id field {sidecar.display} names)"
+    repeat_hint = ""
+    if sidecar is not None and sidecar.spec.id == "hash":
+        repeat_hint = (
+            f"; identical records hash alike under `id: hash`: drop the repeat, or use "
+            f"`id: line` in {sidecar.display} to keep both"
+        )
     records: list[dict[str, Any]] = []
     lines: dict[str, int] = {}
     forbidden: set[str] = set()
@@ -105,7 +111,7 @@ def read_records(
                 "record; rename the field",
                 line=line,
             )
-        record = _check_record(row, line, display, issues, lines, id_field)
+        record = _check_record(row, line, display, issues, lines, id_field, repeat_hint)
         if record is not None:
             records.append(record)
         if len(issues.issues) >= MAX_ISSUES_PER_FILE:
@@ -129,9 +135,7 @@ def _no_ids(
         issues.add(display, f"the header has no 'id' column (columns: {found}); {hint}", line=1)
     else:
         fields = shown_names(dict.fromkeys(k for _, row in rows[:20] for k in row))
-        issues.add(
-            display, f"no record has an 'id' (fields: {fields}); {hint}", line=rows[0][0]
-        )
+        issues.add(display, f"no record has an 'id' (fields: {fields}); {hint}", line=rows[0][0])
     return True
 
 
@@ -142,6 +146,7 @@ def _check_record(
     issues: IssueCollector,
     lines: dict[str, int],
     id_field: str = "'id'",
+    repeat_hint: str = "",
 ) -> dict[str, Any] | None:
     raw_id = row.get("id")
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
@@ -153,7 +158,9 @@ def _check_record(
     item_id = str(raw_id)
     if item_id in lines:
         issues.add(
-            display, f"duplicate id {shown(item_id)} (first on line {lines[item_id]})", line=line
+            display,
+            f"duplicate id {shown(item_id)} (first on line {lines[item_id]}){repeat_hint}",
+            line=line,
         )
         return None
     lines[item_id] = line

@@ -66,6 +66,15 @@ def test_hash_ids_follow_the_content_and_field_ids_are_read(tmp_path: Path) -> N
     assert [r["id"] for r in by_field] == ["a1", "b2"]
 
 
+def test_repeated_records_under_hash_ids_name_the_line_fix(tmp_path: Path) -> None:
+    rows = [{"q": "x"}, {"q": "y"}, {"q": "x"}]
+    text = problems(dataset(tmp_path, "d.jsonl", jsonl(rows), "id: hash\n"))
+    assert "d.jsonl:3: duplicate id" in text and "(first on line 1)" in text
+    assert "use `id: line` in lab/datasets/d.yaml" in text
+    # under `id: line` the same file loads, each repeat its own item
+    assert len(dataset(tmp_path / "l", "d.jsonl", jsonl(rows), "id: line\n").records) == 3
+
+
 def test_a_missing_id_field_names_the_sidecar(tmp_path: Path) -> None:
     text = problems(dataset(tmp_path, "d.jsonl", jsonl([{"q": "x"}]), "id: qid\n"))
     assert "d.jsonl:1: record has no 'qid' (the id field lab/datasets/d.yaml names)" in text
