@@ -318,8 +318,6 @@ def _optimize(run: _Invocation, lab: Lab, names: list[str]) -> None:
                 run.summary.optimizations.update(per_experiment(mat.metadata, pending))
             for name in pending:
                 run.report_at(name, dataset, f"optimize_{name}.md")
-            pending = [
-                n for n in pending if not run.summary.optimizations.get(n, {}).get(FINISHED)
-            ]
+            pending = [n for n in pending if not run.summary.optimizations.get(n, {}).get(FINISHED)]
             if not pending:
                 break

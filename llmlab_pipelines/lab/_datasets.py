@@ -129,9 +129,7 @@ def _no_ids(
         issues.add(display, f"the header has no 'id' column (columns: {found}); {hint}", line=1)
     else:
         fields = shown_names(dict.fromkeys(k for _, row in rows[:20] for k in row))
-        issues.add(
-            display, f"no record has an 'id' (fields: {fields}); {hint}", line=rows[0][0]
-        )
+        issues.add(display, f"no record has an 'id' (fields: {fields}); {hint}", line=rows[0][0])
     return True
 
 
