@@ -23,19 +23,22 @@ _BUSY = [
 ]
 
 
-def _updated(instance: dg.DagsterInstance, after: int) -> tuple[set[str], int]:
+def _updated(instance: dg.DagsterInstance, after: int, page: int = 5_000) -> tuple[set[str], int]:
     """Datasets whose generations-partitioned inputs were materialized after storage id
-    ``after``, and the newest storage id seen."""
-    datasets, newest = set(), after
+    ``after``, and the storage id to continue after (at most ``page`` events per input a tick:
+    a full page stops there, the rest comes next tick)."""
+    datasets, newest, stop = set(), after, None
     for key in WATCHED:
         records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=10_000
+            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=page, ascending=True
         ).records
         for record in records:
             newest = max(newest, record.storage_id)
             if record.partition_key and is_generation_key(record.partition_key):
                 datasets.add(partition_dataset(record.partition_key))
-    return datasets, newest
+        if len(records) == page:
+            stop = min(stop or records[-1].storage_id, records[-1].storage_id)
+    return datasets, newest if stop is None else stop
 
 
 def _generating(instance: dg.DagsterInstance) -> set[str]:
@@ -58,7 +61,8 @@ def analysis_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
     """Datasets updated since the cursor (plus those still waiting) get one analysis run each."""
     cursor = json.loads(context.cursor) if context.cursor else None
     if cursor is None:  # first tick: what was materialized before is already analysed
-        _, newest = _updated(context.instance, 0)
+        latest = [context.instance.fetch_materializations(key, limit=1).records for key in WATCHED]
+        newest = max([r[0].storage_id for r in latest if r], default=0)
         context.update_cursor(json.dumps({"after": newest, "waiting": []}))
         return dg.SkipReason("now following scores updates")
     updated, newest = _updated(context.instance, int(cursor["after"]))
