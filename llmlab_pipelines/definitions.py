@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import ALL_ASSETS, nightly_scores
-from .assets.nightly import build_nightly_scores, nightly_start, nightly_timezone
+from .assets import ALL_ASSETS
 from .jobs import ALL_JOBS
 from .resources import ArtifactStore, LabResource, LLMResource, MLflowTracking, ParquetIOManager
 from .resources.git import LabRepository
@@ -40,15 +39,12 @@ def build_definitions(
 ) -> dg.Definitions:
     """The assets and jobs with the default resources (``resources`` override them), and,
     with ``automation``, the sensors and schedules that launch those jobs. Settings (the nightly
-    time zone, first night and cron) are read here, when the definitions are assembled.
+    time zone and cron) are read here, when the definitions are assembled.
 
     ``llmlab run`` executes these same jobs in-process, without the automation.
     """
-    timezone, start = nightly_timezone(), nightly_start()
     return dg.Definitions(
-        assets=[
-            build_nightly_scores(timezone, start) if a is nightly_scores else a for a in ALL_ASSETS
-        ],
+        assets=ALL_ASSETS,
         jobs=ALL_JOBS,
         schedules=[build_nightly_schedule()] if automation else [],
         sensors=[*ALL_SENSORS, automation_sensor] if automation else [],

@@ -7,7 +7,6 @@ invocation id shared by all runs of one call, under which an experiment's ``budg
 
 from __future__ import annotations
 
-import logging
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
@@ -42,26 +41,6 @@ __all__ = ["RunFailed", "RunSummary", "dagster_instance", "register_partitions",
 CacheMode = Literal["use", "refresh", "off"]
 
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
-
-
-class _SkipUnusedPartitions(logging.Filter):
-    """Drops the UPath I/O manager's "Couldn't load partition ... skipped it" warning, which
-    every analysis step logs once per candidate x dataset pair no experiment uses."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        return not ("Couldn't load partition" in text and "allow_missing_partitions=True" in text)
-
-
-@dg.logger(
-    dg.colored_console_logger.config_schema,
-    description="Dagster's console logger without the skipped-partition warnings.",
-)
-def quiet_console_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    """Dagster's colored console logger, filtered by :class:`_SkipUnusedPartitions`."""
-    console = dg.colored_console_logger.logger_fn(init_context)
-    console.addFilter(_SkipUnusedPartitions())
-    return console
 
 
 class RunFailed(RuntimeError):
@@ -170,8 +149,7 @@ class _Invocation:
         """Run ``job`` on partition ``key``; raise :class:`RunFailed` when it fails."""
         self.echo(f"→ {what}")
         names = ",".join(dict.fromkeys(experiments))
-        quiet = self.defs.resolve_job_def(job).with_logger_defs({"console": quiet_console_logger})
-        result = quiet.execute_in_process(
+        result = self.defs.resolve_job_def(job).execute_in_process(
             partition_key=key,
             instance=self.instance,
             raise_on_error=False,
@@ -318,8 +296,6 @@ def _optimize(run: _Invocation, lab: Lab, names: list[str]) -> None:
                 run.summary.optimizations.update(per_experiment(mat.metadata, pending))
             for name in pending:
                 run.report_at(name, dataset, f"optimize_{name}.md")
-            pending = [
-                n for n in pending if not run.summary.optimizations.get(n, {}).get(FINISHED)
-            ]
+            pending = [n for n in pending if not run.summary.optimizations.get(n, {}).get(FINISHED)]
             if not pending:
                 break

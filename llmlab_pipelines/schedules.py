@@ -11,6 +11,7 @@ import dagster as dg
 from . import tags
 from .assets.nightly import nightly_timezone
 from .jobs import nightly_job
+from .partitions import register_night
 
 #: Fresh samples: the response cache is bypassed for generations (answers are still stored).
 REFRESH = {"resources": {"llm": {"config": {"cache": "refresh"}}}}
@@ -31,12 +32,14 @@ def build_nightly_schedule() -> dg.ScheduleDefinition:
         execution_timezone=nightly_timezone(),
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description="Re-runs the `nightly: true` experiments with the cache bypassed into the "
-        "day's partition of nightly_scores (the day just ended).",
+        "night's partition of nightly_scores (the day just ended), which it adds: only nights "
+        "that ran are partitions.",
     )
     def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        # the day that ended last in the schedule's zone (a daily partition exists once it ends)
+        # the day that ended last in the schedule's zone
         local = context.scheduled_execution_time.astimezone(ZoneInfo(nightly_timezone()))
         key = (local - timedelta(days=1)).strftime("%Y-%m-%d")
+        register_night(context.instance, key)  # schedules cannot return partition requests
         return dg.RunRequest(
             run_key=f"nightly:{key}",
             partition_key=key,

@@ -21,7 +21,7 @@ PROVIDER = "llmlab/provider"
 MODEL = "llmlab/model"
 #: What kind of work a job does (generation, nightly, adaptive, optimize).
 KIND = "llmlab/kind"
-#: What triggered a run (nightly) and the cache mode it asks for.
+#: What triggered a run (nightly, scores: the analysis sensor) and the cache mode it asks for.
 TRIGGER = "llmlab/trigger"
 CACHE = "llmlab/cache"
 #: The optimization round a follow-up run continues.

@@ -35,11 +35,17 @@ def test_definitions_resolve() -> None:
     }
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"eval_datasets_job", "generations_job", "analysis_job", "nightly_job"} <= jobs
-    for sensor in ("lab_partitions_sensor", "lab_git_sensor", "run_failure_summary"):
+    for sensor in (
+        "lab_partitions_sensor",
+        "lab_git_sensor",
+        "run_failure_summary",
+        "analysis_sensor",
+    ):
         assert defs.resolve_sensor_def(sensor) is not None
     assert defs.resolve_schedule_def("nightly_schedule").cron_schedule == "0 2 * * *"
-    # the analysis follows generations by declarative automation
-    for key in ("comparisons", "leaderboard", "promoted"):
+    # a dataset's analysis follows its scores (analysis_sensor), then declarative automation
+    assert graph.get(dg.AssetKey("comparisons")).automation_condition is None
+    for key in ("leaderboard", "promoted"):
         assert graph.get(dg.AssetKey(key)).automation_condition is not None
     upstream = graph.get(dg.AssetKey("generations")).parent_keys
     assert graph.get(dg.AssetKey("scores")).parent_keys >= {dg.AssetKey("judge_scores")}
@@ -63,25 +69,30 @@ def test_dagster_definitions_validate_on_workspace(tmp_path: Path) -> None:
 def test_the_nightly_time_zone_is_read_when_definitions_are_built(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from llmlab_pipelines.assets import nightly_scores
     from llmlab_pipelines.definitions import build_definitions
 
     monkeypatch.setenv("LLMLAB_TIMEZONE", "Asia/Tokyo")
-    built = build_definitions()
-    nightly = built.resolve_assets_def("nightly_scores")
-    assert nightly.partitions_def.timezone == "Asia/Tokyo"  # type: ignore[union-attr]
-    assert built.resolve_schedule_def("nightly_schedule").execution_timezone == "Asia/Tokyo"
-    assert nightly_scores.partitions_def.timezone == "UTC"  # type: ignore[union-attr]
+    assert build_definitions().resolve_schedule_def("nightly_schedule").execution_timezone == (
+        "Asia/Tokyo"
+    )
+    monkeypatch.delenv("LLMLAB_TIMEZONE")
+    assert build_definitions().resolve_schedule_def("nightly_schedule").execution_timezone == "UTC"
 
 
-def test_the_first_night_is_recent_and_read_when_definitions_are_built(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from llmlab_pipelines.definitions import build_definitions
+def test_only_used_pairs_and_nights_that_ran_are_partitions() -> None:
+    from llmlab_pipelines.partitions import (
+        dataset_partitions,
+        generation_partitions,
+        night_partitions,
+    )
 
-    monkeypatch.delenv("LLMLAB_NIGHTLY_START", raising=False)
-    default = build_definitions().resolve_assets_def("nightly_scores").partitions_def
-    assert default.get_first_partition_key() == "2026-11-01"  # type: ignore[union-attr]
-    monkeypatch.setenv("LLMLAB_NIGHTLY_START", "2026-12-01")
-    moved = build_definitions().resolve_assets_def("nightly_scores").partitions_def
-    assert moved.get_first_partition_key() == "2026-12-01"  # type: ignore[union-attr]
+    graph = defs.resolve_asset_graph()
+    for asset, partitions in {
+        "generations": generation_partitions,
+        "scores": generation_partitions,
+        "judge_scores": generation_partitions,
+        "comparisons": dataset_partitions,
+        "leaderboard": dataset_partitions,
+        "nightly_scores": night_partitions,
+    }.items():
+        assert graph.get(dg.AssetKey(asset)).partitions_def == partitions, asset

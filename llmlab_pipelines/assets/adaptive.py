@@ -11,7 +11,7 @@ import pandas as pd
 from ..adaptive import EVALUATION_COLUMNS, AdaptiveRun, RoundLog, run_lab_experiment
 from ..lab import Lab, LabError
 from ..lab._quality import frame_records
-from ..partitions import by_dataset, dataset_partitions, tables_by_candidate
+from ..partitions import dataset_partitions, of_dataset, tables_by_candidate
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
@@ -22,9 +22,7 @@ from ._progress import ProgressLogger, judge_engines
     partitions_def=dataset_partitions,
     ins={
         "eval_datasets": dg.AssetIn(),
-        "scores": dg.AssetIn(
-            partition_mapping=by_dataset, metadata={"allow_missing_partitions": True}
-        ),
+        "scores": of_dataset("scores"),
     },
     group_name="adaptive",
     kinds={"litellm", "parquet"},
@@ -109,7 +107,6 @@ def _run_experiment(
         experiments=name,
         experiment=name,
     ) as wallet:
-
         run = run_lab_experiment(
             the_lab,
             name,

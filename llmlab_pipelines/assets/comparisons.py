@@ -6,26 +6,20 @@ import dagster as dg
 import pandas as pd
 
 from ..lab import Lab
-from ..partitions import by_dataset, dataset_partitions, tables_by_candidate
+from ..partitions import dataset_partitions, of_dataset, tables_by_candidate
 from ..report import MissingScoresError, experiment_scores, markdown_table
 from ..resources import LabResource
 from ..stats import COMPARISON_COLUMNS, StatsError, compare
-from ._automation import ANALYSIS_CONDITION
 
 COLUMNS = ["experiment", "metric", *COMPARISON_COLUMNS]
 
 
 @dg.asset(
     partitions_def=dataset_partitions,
-    ins={
-        "scores": dg.AssetIn(
-            partition_mapping=by_dataset, metadata={"allow_missing_partitions": True}
-        )
-    },
+    ins={"scores": of_dataset("scores")},
     group_name="analysis",
     kinds={"scipy", "parquet"},
     io_manager_key="parquet_io_manager",
-    automation_condition=ANALYSIS_CONDITION,
 )
 def comparisons(
     context: dg.AssetExecutionContext, scores: dict[str, pd.DataFrame], lab: LabResource
@@ -51,8 +45,8 @@ def comparisons(
     if not compared:
         why = "; ".join(failed) or f"dataset {dataset!r}: no experiment has all its scores yet"
         raise dg.Failure(description=why)
-    frame = pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(
-        columns=COLUMNS
+    frame = (
+        pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
     )
     skipped = frame[frame["note"] != ""]
     for row in skipped.itertuples(index=False):
@@ -85,7 +79,8 @@ def experiment_comparisons(
         return []
     baseline = the_lab.baseline(name).label
     return [
-        compare(long, metric=metric, baseline=baseline, family="all_pairs", alpha=config.alpha)
-        .assign(experiment=name, metric=metric)
+        compare(
+            long, metric=metric, baseline=baseline, family="all_pairs", alpha=config.alpha
+        ).assign(experiment=name, metric=metric)
         for metric in config.metrics
     ]

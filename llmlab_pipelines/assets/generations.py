@@ -12,7 +12,7 @@ from ..engine import Budget, build_requests
 from ..lab import LabError
 from ..lab._quality import frame_records
 from ..locks import partition_lock
-from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
+from ..partitions import generation_partitions, of_dataset, split_key
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource
 from ..secrets import redact, redact_frame
@@ -22,7 +22,7 @@ from ._progress import ProgressLogger
 
 @dg.asset(
     partitions_def=generation_partitions,
-    ins={"eval_datasets": dg.AssetIn(partition_mapping=by_dataset)},
+    ins={"eval_datasets": of_dataset("eval_datasets", one=True)},
     group_name="evaluation",
     kinds={"litellm", "parquet"},
     io_manager_key="parquet_io_manager",
@@ -44,10 +44,10 @@ def generations(
     artifacts: ArtifactStore,
 ) -> Iterator[object]:
     """Model outputs with tokens, latency, cost and any error, one row per item and repeat."""
-    keys = context.partition_key.keys_by_dimension
+    candidate, dataset = split_key(context.partition_key)
     the_lab = lab.load()
     try:
-        plan = the_lab.plan(keys[CANDIDATE], keys[DATASET])
+        plan = the_lab.plan(candidate, dataset)
         requests = build_requests(the_lab, plan, frame_records(eval_datasets), limit=lab.limit)
     except LabError as exc:
         raise dg.Failure(description=str(exc)) from None
@@ -60,12 +60,12 @@ def generations(
         candidate=plan.candidate.label,
         dataset=plan.dataset,
         experiments=",".join(the_lab.experiments_for(plan.dataset)),
-        candidate_key=keys[CANDIDATE],
+        candidate_key=candidate,
     ) as wallet:
         engine = wallet.engine(
             ProgressLogger(context.log, plan.candidate.label, bar=llm.progress_bar)
         )
-        lock = f"generations|{keys[CANDIDATE]}|{keys[DATASET]}"
+        lock = f"generations|{context.partition_key}"
         with partition_lock(lock, on_wait=context.log.info):
             results = engine.run(requests)
     prompts = {(r.item_id, r.repeat): r.prompt for r in requests}

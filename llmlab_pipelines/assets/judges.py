@@ -19,11 +19,10 @@ from ..lab import Lab, LabError
 from ..lab._quality import frame_records
 from ..locks import partition_lock
 from ..partitions import (
-    CANDIDATE,
-    DATASET,
-    by_dataset,
     dataset_partitions,
     generation_partitions,
+    of_dataset,
+    split_key,
     tables_by_candidate,
 )
 from ..report import markdown_table
@@ -53,7 +52,7 @@ AGREEMENT_FLOOR = dg.AssetCheckSpec(
 
 @dg.asset(
     partitions_def=generation_partitions,
-    ins={"eval_datasets": dg.AssetIn(partition_mapping=by_dataset)},
+    ins={"eval_datasets": of_dataset("eval_datasets", one=True)},
     group_name="evaluation",
     kinds={"litellm", "parquet"},
     io_manager_key="parquet_io_manager",
@@ -69,9 +68,9 @@ def judge_scores(
 ) -> Iterator[object]:
     """Every rubric judge's verdict per output and dimension: raw score, score in [0, 1], the
     judge's reason, any failure, and the judge's tokens and cost."""
-    keys = context.partition_key.keys_by_dimension
+    candidate, dataset = split_key(context.partition_key)
     the_lab = lab.load()
-    names = judge_callers(the_lab, the_lab.judge_names_for(keys[CANDIDATE], keys[DATASET]))
+    names = judge_callers(the_lab, the_lab.judge_names_for(candidate, dataset))
     try:
         with (
             llm.paying(
@@ -79,13 +78,13 @@ def judge_scores(
                 artifacts,
                 the_lab,
                 model=",".join(sorted({str(the_lab.judges[n].model) for n in names})),
-                candidate=keys[CANDIDATE],
-                dataset=keys[DATASET],
-                experiments=",".join(the_lab.experiments_for(keys[DATASET])),
-                candidate_key=keys[CANDIDATE],
-                partition=f"{keys[CANDIDATE]}|{keys[DATASET]}",
+                candidate=candidate,
+                dataset=dataset,
+                experiments=",".join(the_lab.experiments_for(dataset)),
+                candidate_key=candidate,
+                partition=context.partition_key,
             ) as wallet,
-            partition_lock(f"judges|{keys[CANDIDATE]}|{keys[DATASET]}", on_wait=context.log.info),
+            partition_lock(f"judges|{context.partition_key}", on_wait=context.log.info),
         ):
             frame = judge_outputs(
                 the_lab,
@@ -147,9 +146,7 @@ def parse_failure_check(lab: Lab, names: list[str], frame: pd.DataFrame) -> dg.A
 @dg.asset(
     partitions_def=dataset_partitions,
     ins={
-        "judge_scores": dg.AssetIn(
-            partition_mapping=by_dataset, metadata={"allow_missing_partitions": True}
-        ),
+        "judge_scores": of_dataset("judge_scores"),
         "eval_datasets": dg.AssetIn(),
     },
     group_name="analysis",
@@ -220,9 +217,7 @@ def agreement_floor_check(table: pd.DataFrame) -> dg.AssetCheckResult:
 @dg.asset(
     partitions_def=dataset_partitions,
     ins={
-        "scores": dg.AssetIn(
-            partition_mapping=by_dataset, metadata={"allow_missing_partitions": True}
-        ),
+        "scores": of_dataset("scores"),
         "eval_datasets": dg.AssetIn(),
     },
     group_name="evaluation",  # it calls judges: never started by the analysis' automation

@@ -4,6 +4,7 @@
 
 import os
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import dagster as dg
 import numpy as np
@@ -12,8 +13,10 @@ import pandas as pd
 from ..engine import build_requests
 from ..lab import Candidate, Lab, LabError
 from ..metrics import MetricError, score_frame
+from ..partitions import night_partitions
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource
+from ..resources.artifacts import ParquetUPathIOManager
 from ..stats import StatsError
 from ..stats._compare import adjust
 from ..stats._paired import compare_pair
@@ -21,75 +24,60 @@ from ._metadata import shown, usd
 from ._progress import ProgressLogger
 
 TRAILING_NIGHTS = 7
-NIGHTLY_START = "2026-11-01"
-"""The first night by default: the month the nightly benchmark shipped (2026-11-24), so the UI
-does not count ~330 nights before it as missing; ``LLMLAB_NIGHTLY_START`` moves it."""
 
 
 def nightly_timezone() -> str:
-    """``LLMLAB_TIMEZONE`` (default UTC): the nightly partitions' and schedule's time zone."""
+    """``LLMLAB_TIMEZONE`` (default UTC): the time zone of the nightly schedule's nights."""
     return os.environ.get("LLMLAB_TIMEZONE", "UTC")
 
 
-def nightly_start() -> str:
-    """``LLMLAB_NIGHTLY_START`` (default :data:`NIGHTLY_START`): the first nightly partition,
-    ``YYYY-MM-DD``."""
-    return os.environ.get("LLMLAB_NIGHTLY_START") or NIGHTLY_START
+def trailing_nights(night: str, count: int = TRAILING_NIGHTS) -> list[str]:
+    """The ``count`` calendar nights before ``night`` (``YYYY-MM-DD``), oldest first."""
+    try:
+        day = date.fromisoformat(night)
+    except ValueError:
+        raise dg.Failure(
+            description=f"nightly_scores partition {night!r} is not a night (YYYY-MM-DD)"
+        ) from None
+    return [(day - timedelta(days=n)).isoformat() for n in range(count, 0, -1)]
 
 
-def nightly_partitions(
-    timezone: str = "UTC", start: str = NIGHTLY_START
-) -> dg.DailyPartitionsDefinition:
-    """One partition per night from ``start``, in ``timezone`` (a night's partition exists once
-    it ends)."""
-    return dg.DailyPartitionsDefinition(start_date=start, timezone=timezone)
-
-
-def build_nightly_scores(timezone: str = "UTC", start: str = NIGHTLY_START) -> dg.AssetsDefinition:
-    """The ``nightly_scores`` asset with its nights in ``timezone`` from ``start``: the
-    definitions pass :func:`nightly_timezone` and :func:`nightly_start`, read when they are
-    assembled (never at import)."""
-    return dg.asset(
-        name="nightly_scores",
-        partitions_def=nightly_partitions(timezone, start),
-        ins={
-            "history": dg.AssetIn(
-                "nightly_scores",
-                partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-TRAILING_NIGHTS, end_offset=-1
-                ),
-                metadata={"allow_missing_partitions": True},
-            )
-        },
-        group_name="nightly",
-        kinds={"litellm", "parquet"},
-        io_manager_key="parquet_io_manager",
-        check_specs=[
-            dg.AssetCheckSpec(
-                "score_drift",
-                asset="nightly_scores",
-                description=f"Warns when tonight's score differs significantly (paired on "
-                f"items, Holm-corrected over candidates) from the trailing {TRAILING_NIGHTS} "
-                "nights.",
-            )
-        ],
-    )(_nightly_scores)
-
-
-def _nightly_scores(
+@dg.asset(
+    partitions_def=night_partitions,
+    group_name="nightly",
+    kinds={"litellm", "parquet"},
+    io_manager_key="parquet_io_manager",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "score_drift",
+            asset="nightly_scores",
+            description=f"Warns when tonight's score differs significantly (paired on "
+            f"items, Holm-corrected over candidates) from the trailing {TRAILING_NIGHTS} "
+            "nights.",
+        )
+    ],
+)
+def nightly_scores(
     context: dg.AssetExecutionContext,
-    history: dict[str, pd.DataFrame],
     lab: LabResource,
     llm: LLMResource,
     artifacts: ArtifactStore,
+    parquet_io_manager: dg.ResourceParam[ParquetUPathIOManager],  # the trailing nights
 ) -> Iterator[object]:
-    """Every candidate of every ``nightly: true`` experiment, generated afresh and scored."""
+    """Every candidate of every ``nightly: true`` experiment, generated afresh and scored.
+
+    One partition per night the benchmark ran (the nightly schedule registers it), so the UI
+    counts no night as missing that was never asked for; tonight is compared with the nights
+    that ran in the :data:`TRAILING_NIGHTS` calendar nights before it."""
     the_lab = lab.load()
     names = [n for n, e in the_lab.experiments.items() if e.nightly]
     if not names:
         raise dg.Failure(
             description="no experiment has `nightly: true`; add it to the benchmark experiments"
         )
+    history = parquet_io_manager.load_partitions_of(
+        context.asset_key, trailing_nights(context.partition_key)
+    )
     frames, stopped = [], []
     for name in names:
         for cand in the_lab.candidates(name):
@@ -115,9 +103,6 @@ def _nightly_scores(
         },
     )
     yield drift_check(drift_table(tonight, past), past)
-
-
-nightly_scores = build_nightly_scores()
 
 
 def _night_of(

@@ -23,7 +23,7 @@ from ..optimize import (
     optimize_experiment,
     write_winner,
 )
-from ..partitions import dataset_partitions, register_partitions
+from ..partitions import dataset_partitions
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
@@ -69,8 +69,6 @@ def prompt_optimization(
         if experiment.dataset != dataset:
             raise dg.Failure(description=f"experiment {name!r} is on {experiment.dataset!r}")
         run = _optimize(context, config, the_lab, name, records, lab, llm, artifacts)
-        if run.candidate_keys:  # every variant is a candidate the UI lists (known keys stay)
-            register_partitions(context.instance, candidates=run.candidate_keys)
         if run.confirmed and experiment.optimize.write_back:
             _write_back(context, the_lab, name, run)
         report = _save_outputs(artifacts, dataset, name, run)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from ..partitions import by_dataset, dataset_partitions, tables_by_candidate
+from ..partitions import dataset_partitions, of_dataset, tables_by_candidate
 from ..report import (
     GATE_COLUMNS,
     MissingScoresError,
@@ -27,9 +27,7 @@ from ._report import ExperimentReport, log_to_mlflow, report_links
     partitions_def=dataset_partitions,
     ins={
         "comparisons": dg.AssetIn(),
-        "scores": dg.AssetIn(
-            partition_mapping=by_dataset, metadata={"allow_missing_partitions": True}
-        ),
+        "scores": of_dataset("scores"),
     },
     group_name="analysis",
     kinds={"mlflow", "parquet"},

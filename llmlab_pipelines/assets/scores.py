@@ -8,14 +8,14 @@ import pandas as pd
 from ..judges import judge_metric_columns
 from ..lab._quality import frame_records
 from ..metrics import MetricError, score_frame
-from ..partitions import CANDIDATE, DATASET, by_dataset, generation_partitions
+from ..partitions import generation_partitions, of_dataset, split_key
 from ..resources import LabResource
 from ._metadata import shown
 
 
 @dg.asset(
     partitions_def=generation_partitions,
-    ins={"eval_datasets": dg.AssetIn(partition_mapping=by_dataset)},
+    ins={"eval_datasets": of_dataset("eval_datasets", one=True)},
     group_name="evaluation",
     kinds={"python", "parquet"},
     io_manager_key="parquet_io_manager",
@@ -33,10 +33,10 @@ def scores(
     A failed generation (an error, no output) has no score: its quality columns are NaN (the
     cost and latency of the call stay). The statistics leave such items out on both sides of
     every comparison and the leaderboard counts them in ``missing``."""
-    keys = context.partition_key.keys_by_dimension
+    candidate, dataset = split_key(context.partition_key)
     the_lab = lab.load()
-    names = the_lab.metrics_for(keys[CANDIDATE], keys[DATASET])
-    judged = the_lab.judge_names_for(keys[CANDIDATE], keys[DATASET])
+    names = the_lab.metrics_for(candidate, dataset)
+    judged = the_lab.judge_names_for(candidate, dataset)
     judge_cols = {c for j in judged for c in the_lab.judge_columns(j).values()}
     try:
         frame = score_frame(

@@ -57,4 +57,3 @@ class PanelKind(JudgeKind):
                 panel.agreement_floor,
                 ", ".join(panel.members),
             )
-

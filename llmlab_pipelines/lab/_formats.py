@@ -115,9 +115,7 @@ def _json_rows(path: Path, display: str, issues: IssueCollector) -> Rows:
         return
     for index, value in enumerate(values, start=1):
         if not isinstance(value, dict):
-            issues.add(
-                display, f"expected a JSON object, got {type(value).__name__}", line=index
-            )
+            issues.add(display, f"expected a JSON object, got {type(value).__name__}", line=index)
             continue
         yield index, value
 

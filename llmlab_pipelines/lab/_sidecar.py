@@ -291,4 +291,3 @@ def missing_id_hint(display: str) -> str:
         f"give the records one in a sidecar, {sidecar}: `id: line` (the line or row number), "
         "`id: hash` (of the record's content) or `id: <field>`"
     )
-

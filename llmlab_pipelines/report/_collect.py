@@ -35,4 +35,3 @@ def experiment_scores(
         )
     frames = [tables[c.key].assign(candidate=c.label, candidate_key=c.key) for c in candidates]
     return pd.concat(frames, ignore_index=True)
-

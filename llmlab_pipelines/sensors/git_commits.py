@@ -58,7 +58,7 @@ def _dataset_key(sha: str, dataset: str) -> str:
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="On a new commit to the lab's repository, generates and scores exactly the "
     "candidate x dataset partitions whose prompt, model, parameters or data changed (changed "
-    "datasets are snapshotted first); the analysis assets follow by automation. The cursor "
+    "datasets are snapshotted first); the analysis follows (analysis_sensor). The cursor "
     "holds the last commit seen.",
 )
 def lab_git_sensor(
@@ -118,7 +118,9 @@ def lab_git_sensor(
         f"{len(datasets)} dataset(s) to snapshot first"
     )
     partitions = partition_requests(
-        context.instance, datasets=[d for _, d in keys], candidates=[c for c, _ in keys]
+        context.instance,
+        datasets=[d for _, d in keys],
+        generations=[generation_key(c, d) for c, d in keys],
     )
     if datasets:
         return dg.SensorResult(
@@ -166,4 +168,3 @@ def _resume(
         run_requests=_generation_requests(pending),
         cursor=json.dumps({**rest, "good": sha}),
     )
-

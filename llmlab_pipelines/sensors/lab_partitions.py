@@ -1,4 +1,4 @@
-"""Register a partition for every dataset and candidate (prompt version x model x params)."""
+"""Register a partition for every dataset and every candidate x dataset pair an experiment uses."""
 
 # No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
 
@@ -12,7 +12,8 @@ from ..resources import LabResource
 @dg.sensor(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Adds dataset and candidate partitions when the lab gains them; never removes.",
+    description="Adds dataset and candidate x dataset partitions when the lab's experiments "
+    "gain them (only the pairs an experiment evaluates); never removes.",
 )
 def lab_partitions_sensor(
     context: dg.SensorEvaluationContext, lab: LabResource

@@ -190,9 +190,7 @@ def run_query(matrix: pl.DataFrame, query: Query) -> Page:
         frame = frame.filter(pl.col("_text").str.contains(needle, literal=True))
     match = re.fullmatch(r"c(\d+)", query.sort)
     if match and f"s{match.group(1)}" in frame.columns:
-        frame = frame.sort(
-            [f"s{match.group(1)}", *KEYS], descending=query.desc, nulls_last=True
-        )
+        frame = frame.sort([f"s{match.group(1)}", *KEYS], descending=query.desc, nulls_last=True)
     elif query.desc:
         frame = frame.sort(KEYS, descending=True)  # the matrix is sorted by item already
     total = frame.height

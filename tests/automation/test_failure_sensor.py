@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from llmlab_pipelines.definitions import defs
+from llmlab_pipelines.partitions import register_night
 from llmlab_pipelines.resources import ArtifactStore
 from llmlab_pipelines.sensors import run_failure_summary
 from llmlab_pipelines.settings import get_settings
@@ -47,6 +48,7 @@ def test_a_failed_run_is_summarized_and_posted(
     monkeypatch.setenv("LLMLAB_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
     try:
         with dg.instance_for_test() as instance:
+            register_night(instance, "2026-11-20")
             result = defs.resolve_job_def("nightly_job").execute_in_process(
                 partition_key="2026-11-20", instance=instance, raise_on_error=False
             )

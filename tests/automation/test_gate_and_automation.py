@@ -16,6 +16,7 @@ from llmlab_pipelines.lab import load_lab
 from llmlab_pipelines.partitions import generation_key
 from llmlab_pipelines.resources import LabResource
 from llmlab_pipelines.runner import RunFailed, run_lab
+from llmlab_pipelines.sensors import analysis_sensor
 from llmlab_pipelines.settings import get_settings
 from llmlab_pipelines.testing import Simulator
 
@@ -66,18 +67,21 @@ def test_a_worse_prompt_fails_the_gate_and_a_better_one_passes(
     assert simulator.total_requests == calls  # every answer came from the response cache
 
 
-def test_the_analysis_follows_new_generations_by_automation(
+def test_the_analysis_follows_new_generations_by_sensor_and_automation(
     tmp_path: Path, simulator: Simulator
 ) -> None:
     root = write_gated_lab(tmp_path / "lab", simulator, ["better"])
     lab = load_lab(root)
     analysis = dg.AssetSelection.assets("comparisons", "leaderboard", "promoted")
+    resources = {**build_resources(), "lab": LabResource(path=str(root))}
     with dg.instance_for_test() as instance:
         run_lab(lab, instance=instance, echo=lambda _: None)
         first = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, asset_selection=analysis
         )
         assert first.total_requested == 0  # everything is up to date
+        context = dg.build_sensor_context(instance=instance)
+        assert isinstance(analysis_sensor(context), dg.SkipReason)  # starts following scores
 
         better = next(c for c in lab.candidates("arith") if c.prompt == "better")
         dg.materialize(
@@ -85,21 +89,40 @@ def test_the_analysis_follows_new_generations_by_automation(
             selection=["generations", "judge_scores", "scores"],
             partition_key=generation_key(better.key, "arithmetic"),
             instance=instance,
-            resources={**build_resources(), "lab": LabResource(path=str(root))},
+            resources=resources,
         )
+        result = analysis_sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
+        assert isinstance(result, dg.SensorResult)
+        [request] = result.run_requests or []
+        assert request.partition_key == "arithmetic"
+        promoted = len(promoted_runs(instance))
+        dg.materialize(  # what the daemon launches for the request
+            ALL_ASSETS,
+            selection=request.asset_selection,
+            partition_key=request.partition_key,
+            instance=instance,
+            resources=resources,
+            tags=request.tags,
+        )
+        assert len(promoted_runs(instance)) == promoted + 1
         second = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, asset_selection=analysis, cursor=first.cursor
         )
+        assert second.total_requested == 0  # the leaderboard and promoted ran in that run
+
+        # a comparisons run started by hand is still followed by automation
+        dg.materialize(
+            ALL_ASSETS,
+            selection=["comparisons"],
+            partition_key="arithmetic",
+            instance=instance,
+            resources=resources,
+        )
+        third = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=analysis, cursor=second.cursor
+        )
         requested = {
-            key.to_user_string(): second.get_requested_partitions(key)
-            for key in (
-                dg.AssetKey("comparisons"),
-                dg.AssetKey("leaderboard"),
-                dg.AssetKey("promoted"),
-            )
+            key.to_user_string(): third.get_requested_partitions(key)
+            for key in (dg.AssetKey("leaderboard"), dg.AssetKey("promoted"))
         }
-        assert requested == {
-            "comparisons": {"arithmetic"},
-            "leaderboard": {"arithmetic"},
-            "promoted": {"arithmetic"},
-        }
+        assert requested == {"leaderboard": {"arithmetic"}, "promoted": {"arithmetic"}}

@@ -9,7 +9,7 @@ from automation_helpers import Repo
 from llmlab_pipelines.assets import eval_datasets
 from llmlab_pipelines.definitions import build_resources
 from llmlab_pipelines.lab import load_lab
-from llmlab_pipelines.partitions import candidate_partitions, dataset_partitions
+from llmlab_pipelines.partitions import dataset_partitions, generation_partitions
 from llmlab_pipelines.resources import LabResource
 from llmlab_pipelines.resources.git import LabRepository
 from llmlab_pipelines.runner import register_partitions
@@ -76,7 +76,9 @@ def test_a_prompt_commit_runs_exactly_that_prompts_partitions(
     assert request.tags["llmlab/git_author"] == "Ada Lovelace <ada@example.com>"
     assert request.tags["llmlab/git_message"] == "few_shot: end with a newline"
     assert request.tags["llmlab/provider"] == "llmlab"
-    assert new_key in watcher.instance.get_dynamic_partitions(candidate_partitions.name)
+    assert f"{new_key}|arithmetic" in watcher.instance.get_dynamic_partitions(
+        generation_partitions.name
+    )
 
     again = watcher.tick()  # a second evaluation with no new commit requests nothing
     assert isinstance(again, dg.SkipReason) and "no new commit" in again.skip_message

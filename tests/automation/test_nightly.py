@@ -1,4 +1,5 @@
-"""The nightly schedule: fresh samples into a daily history, and a drift check that fires."""
+"""The nightly schedule: fresh samples into a history of the nights that ran, and a drift check
+that fires."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from automation_helpers import write_gated_lab
 
 from llmlab_pipelines.definitions import defs
 from llmlab_pipelines.lab import load_lab
+from llmlab_pipelines.partitions import night_partitions, register_night
 from llmlab_pipelines.schedules import REFRESH
 from llmlab_pipelines.testing import Simulator
 
@@ -21,11 +23,16 @@ pytestmark = pytest.mark.integration
 def test_the_schedule_requests_last_night_with_the_cache_bypassed() -> None:
     schedule = defs.resolve_schedule_def("nightly_schedule")
     assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
-    context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2026, 11, 24, 2, 0, tzinfo=UTC),
-        repository_def=defs.get_repository_def(),
-    )
-    [request] = schedule.evaluate_tick(context).run_requests or []
+    with dg.instance_for_test() as instance:
+        assert instance.get_dynamic_partitions(str(night_partitions.name)) == []
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 11, 24, 2, 0, tzinfo=UTC),
+            repository_def=defs.get_repository_def(),
+        )
+        [request] = schedule.evaluate_tick(context).run_requests or []
+        # the night it asks for is now a partition, and the only one: none counts as missing
+        assert instance.get_dynamic_partitions(str(night_partitions.name)) == ["2026-11-23"]
     assert request.partition_key == "2026-11-23"
     assert request.run_config == {"resources": {"llm": {"config": {"cache": "refresh"}}}}
     assert request.tags["llmlab/cache"] == "refresh"
@@ -40,6 +47,7 @@ def test_nights_build_a_history_and_a_sudden_drop_is_flagged(
     refresh = REFRESH  # what the schedule's request carries (checked above)
 
     def night(instance: dg.DagsterInstance, day: str) -> dg.ExecuteInProcessResult:
+        register_night(instance, day)  # what the schedule does when it requests the night
         return job.execute_in_process(
             partition_key=day, run_config=refresh, instance=instance, raise_on_error=True
         )
@@ -80,3 +88,13 @@ def test_nights_build_a_history_and_a_sudden_drop_is_flagged(
         table = materialization.metadata["history"].value  # type: ignore[union-attr]
         assert "2026-11-20" in table and "2026-11-21" in table and "2026-11-22" in table
         assert "mean/arith/baseline@sim" in materialization.metadata
+
+        # a night ten days later compares with the nights that ran in the 7 before it: none
+        later = night(instance, "2026-12-02")
+        [check] = later.get_asset_check_evaluations()
+        assert "no earlier nights" in (check.description or "")
+
+        # only the nights that ran are partitions, every one materialized: nothing missing
+        nights = instance.get_dynamic_partitions(str(night_partitions.name))
+        assert nights == ["2026-11-20", "2026-11-21", "2026-11-22", "2026-12-02"]
+        assert instance.get_materialized_partitions(dg.AssetKey("nightly_scores")) == set(nights)

@@ -16,7 +16,7 @@ from llmlab_pipelines import ledger
 from llmlab_pipelines.assets import ALL_ASSETS
 from llmlab_pipelines.definitions import build_resources, defs
 from llmlab_pipelines.lab import Lab, load_lab
-from llmlab_pipelines.partitions import generation_key
+from llmlab_pipelines.partitions import generation_key, register_night
 from llmlab_pipelines.resources import ArtifactStore, LabResource, LLMResource, ParquetIOManager
 from llmlab_pipelines.runner import register_partitions
 from llmlab_pipelines.settings import get_settings
@@ -149,6 +149,7 @@ def test_a_zero_budget_stops_every_call_and_every_paid_call_is_in_the_ledger(
     upstream, key = plan(asset, lab)
     with dg.instance_for_test() as instance:
         register_partitions(instance, lab)
+        register_night(instance, NIGHT)  # what the nightly schedule does
         for selection, partition in upstream:
             assert materialize(instance, lab, store, selection, partition).success
         before, paid_before = simulator.total_requests, spent_by(store, asset)

@@ -11,6 +11,7 @@ from optimize_helpers import BEST, make_lab, scripted_optimizer
 
 from llmlab_pipelines.cli import main
 from llmlab_pipelines.lab import load_lab
+from llmlab_pipelines.partitions import lab_partition_keys
 from llmlab_pipelines.runner import run_lab
 from llmlab_pipelines.sensors import next_round_request
 from llmlab_pipelines.settings import get_settings
@@ -37,9 +38,11 @@ def test_optimize_runs_as_a_dagster_asset_and_writes_the_confirmed_winner(
         assert written.read_text() == BEST + "\n"
         assert load_lab(root).prompts[winner].source.strip() == BEST  # a lab prompt now
 
-        # every variant is a candidate partition; every round an observation with rationales
-        keys = instance.get_dynamic_partitions("candidates")
-        assert any(k.startswith(f"{winner}.") for k in keys)
+        # variants are not generations partitions (no experiment generates them: none shows as
+        # missing); every round is an observation with rationales
+        keys = instance.get_dynamic_partitions("generations")
+        assert set(keys) == set(lab_partition_keys(load_lab(root))[1])
+        assert not any(k.startswith(f"{winner}.") for k in keys)
         observations = instance.fetch_observations(dg.AssetKey("prompt_optimization"), limit=10)
         rounds = [o.asset_observation.metadata for o in observations.records]  # type: ignore[union-attr]
         assert len(rounds) == 2
