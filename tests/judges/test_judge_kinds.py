@@ -94,7 +94,7 @@ def test_a_registered_kind_is_what_runs(lab: Lab, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(KINDS, "rubric", Constant())
     wide = judge_metric_columns(lab, ["r1"], verdicts([("r1", "1", 0, 5.0)]))
     assert list(wide["r1.constant"]) == [0.25]
-    assert agreement_table(lab, ["r1"], verdicts([("r1", "1", 0, 5.0)]), []).empty
+    assert agreement_table(lab, ["r1"], verdicts([("r1", "1", 0, 5.0)])).empty
 
 
 def test_agreement_groups_come_from_each_judge_kind(lab: Lab, tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_agreement_groups_come_from_each_judge_kind(lab: Lab, tmp_path: Path) ->
         for i in range(12)
         for judge, r in (("r1", 0), ("r1", 1), ("r2", 0))
     ]
-    table = agreement_table(lab, ["panel", "r1", "pw"], verdicts(rows), [])
+    table = agreement_table(lab, ["panel", "r1", "pw"], verdicts(rows))
     assert list(table["group"]) == ["panel", "r1"]
     assert list(table["raters"]) == ["r1, r2", "2 repeats of r1"]
     assert table["krippendorff_alpha"].iloc[1] == pytest.approx(1.0)
