@@ -74,6 +74,9 @@ def write_lab(root: Path, sim: Simulator, labels: bool = True) -> Path:
         "max_parse_failure_rate: 0.5\n",
         "judges/states.jinja": "Item: {{ id }}\nExpected: {{ expected }}\n"
         "Response: {{ output | trim }}\nDoes it state the expected answer?\nA:",
+        "datasets/unjudged.jsonl": "".join(json.dumps(r) + "\n" for r in RECORDS[:4]),
+        "experiments/unjudged.yaml": "dataset: unjudged\nprompts: [plain, terse]\n"
+        "models: [sim]\nmetrics: [contains]\n",
         "experiments/sums.yaml": "dataset: arithmetic\nprompts: [plain, terse]\nmodels: [sim]\n"
         "metrics: [states, contains, numeric_match]\njudges: [states]\n",
     }
@@ -112,8 +115,13 @@ def test_reasons_and_human_agreement_end_to_end(tmp_path: Path, simulator: Simul
     with dg.instance_for_test() as instance:
         summary = run_lab(lab, instance=instance, echo=lambda _: None)
     keys = [c.key for c in lab.candidates("sums")]
-    verdicts = {k: pd.read_parquet(artifact("judge_scores", k)).set_index("item_id") for k in keys}
-    scores = {k: pd.read_parquet(artifact("scores", k)).set_index("item_id") for k in keys}
+    verdicts = {
+        k: pd.read_parquet(artifact("judge_scores", k, "arithmetic")).set_index("item_id")
+        for k in keys
+    }
+    scores = {
+        k: pd.read_parquet(artifact("scores", k, "arithmetic")).set_index("item_id") for k in keys
+    }
     for r in RECORDS:
         row = verdicts[keys[0]].loc[r["id"]]
         if r["id"] == GARBAGE:  # still a parse failure, with the reply's first word named
@@ -145,8 +153,14 @@ def test_reasons_and_human_agreement_end_to_end(tmp_path: Path, simulator: Simul
     assert row["n_items"] == 22 and row["cohen_kappa"] == pytest.approx(kappa, abs=1e-12)
     assert row["kappa_low"] < row["cohen_kappa"] < row["kappa_high"]
     assert row["alpha_low"] < row["krippendorff_alpha"] < row["alpha_high"]
-    check = next(c for c in summary.check("judge_agreement_floor"))
+    # measured here; on the dataset no judge scores, a warning saying so, never green
+    checks = summary.check("judge_agreement_floor")
+    assert len(checks) == 2
+    check = next(c for c in checks if c.metadata["measured_groups"].value)
     assert "not measured" not in (check.description or "")
+    (unjudged,) = [c for c in checks if c is not check]
+    assert not unjudged.passed and unjudged.severity == dg.AssetCheckSeverity.WARN
+    assert "no judge scores outputs on this dataset" in (unjudged.description or "")
 
     # the report: agreement with people, and the judge against `contains`
     report = artifact("reports", "sums", "report.md").read_text()
