@@ -104,12 +104,12 @@ def agreement_table(
         row
         for name in names
         for group in kind_of(lab, name).rater_groups(lab, name, v, labels)
-        if (row := _agreement_row(group, items)) is not None
+        if (row := agreement_row(group, items)) is not None
     ]
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
-def _agreement_row(group: RaterGroup, items: dict[str, str]) -> dict[str, Any] | None:
+def agreement_row(group: RaterGroup, items: dict[str, str]) -> dict[str, Any] | None:
     """The agreement table's row for one group of raters; None when it can't be measured."""
     ratings = group.ratings.assign(cluster=group.ratings["unit"].map(items))
     try:

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..lab import Lab
-from ._agreement import agreement_table, judged_outputs
+from ..lab._labels import HumanLabels
+from ._agreement import AGREEMENT_COLUMNS, agreement_row, agreement_table, judged_outputs
+from ._kind import RaterGroup
 from ._kinds import judges_producing
 
 #: :func:`judge_vs_metrics`' columns: counts of outputs by judge verdict x metric score.
@@ -96,8 +98,8 @@ def experiment_judges(
 
     Returns:
         The agreement of each judge with human labels (:func:`agreement_table`'s rows with
-        ``humans``) and :func:`judge_vs_metrics` against the experiment's 0/1 deterministic
-        metrics.
+        ``humans``), then of each 0/1 metric with them (:func:`metrics_vs_humans`), and
+        :func:`judge_vs_metrics` against the experiment's 0/1 deterministic metrics.
     """
     config = lab.experiment(experiment)
     names = judges_producing(lab, config.judges, "scores")
@@ -113,9 +115,55 @@ def experiment_judges(
         if is_binary and m in config.metrics and m not in judge_cols
     ]
     metric_values = pd.concat(
-        [scores[k][["item_id", "repeat", *binary]].assign(candidate=k) for k in keys]
-        or [pd.DataFrame(columns=["item_id", "repeat", "candidate", *binary])],
+        [scores[k][["item_id", "repeat", "output", *binary]].assign(candidate=k) for k in keys]
+        or [pd.DataFrame(columns=["item_id", "repeat", "output", "candidate", *binary])],
         ignore_index=True,
     ).astype({"item_id": str, "repeat": int})
-    merged = judged.merge(metric_values, on=["candidate", "item_id", "repeat"], how="left")
-    return humans.reset_index(drop=True), judge_vs_metrics(lab, names, merged, binary)
+    merged = judged.merge(
+        metric_values.drop(columns="output"), on=["candidate", "item_id", "repeat"], how="left"
+    )
+    baselines = metrics_vs_humans(lab, names, metric_values, labels, binary)
+    people = pd.concat([humans, baselines], ignore_index=True) if len(baselines) else humans
+    return people.reset_index(drop=True), judge_vs_metrics(lab, names, merged, binary)
+
+
+def metrics_vs_humans(
+    lab: Lab,
+    names: list[str],
+    outputs: pd.DataFrame,
+    labels: HumanLabels | None,
+    metrics: list[str],
+) -> pd.DataFrame:
+    """The 0/1 metrics as raters against the human labels of each two-label judge column: how
+    well a free deterministic check would have done (rows like :func:`agreement_table`'s, the
+    metric as ``group``, the judge column as ``dimension``, no floor)."""
+    rows: list[dict[str, Any]] = []
+    if labels is None or not len(outputs):
+        return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+    unit = outputs["candidate"] + "|" + outputs["item_id"] + "|" + outputs["repeat"].astype(str)
+    for name in names:
+        judge = lab.judges.get(name)
+        if judge is None or not judge.binary or not judge.rules.member:
+            continue
+        lo, hi = judge.bounds
+        for column in [c for c in judge.columns(name).values() if c in labels.columns()]:
+            humans = labels.for_column(column)
+            said = [
+                humans.get((i, str(o).strip()))
+                for i, o in zip(outputs["item_id"], outputs["output"], strict=True)
+            ]
+            person = pd.Series([np.nan if v is None else (v - lo) / (hi - lo) for v in said])
+            for metric in metrics:
+                ratings = pd.concat(
+                    [
+                        pd.DataFrame({"unit": unit, "rater": metric, "value": outputs[metric]}),
+                        pd.DataFrame({"unit": unit, "rater": "human", "value": person}),
+                    ]
+                ).dropna(subset=["value"])
+                group = RaterGroup(
+                    metric, column, ratings, "nominal", np.nan, f"{metric} vs humans", True
+                )
+                row = agreement_row(group, dict(zip(unit, outputs["item_id"], strict=True)))
+                if row is not None:
+                    rows.append({**row, "below_floor": False})
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)

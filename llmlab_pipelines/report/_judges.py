@@ -28,8 +28,8 @@ def judges_markdown(
     if len(humans):
         view = pd.DataFrame(
             {
-                "judge": humans["group"],
-                "dimension": humans["dimension"],
+                "rater": humans["group"],
+                "labels of": humans["dimension"],
                 "n": humans["n_items"],
                 "Cohen's κ [95% CI]": [
                     _interval(*v)
@@ -53,8 +53,9 @@ def judges_markdown(
         )
         parts += [
             f"**Agreement with people** ({labels}): each judge against the human label of "
-            "the same output (same item, same text). n = outputs both rated; 95% "
-            "percentile-bootstrap intervals over dataset items.",
+            "the same output (same item, same text), then each 0/1 metric against the same "
+            "labels, for comparison. n = outputs both rated; 95% percentile-bootstrap "
+            "intervals over dataset items.",
             markdown_table(view),
         ]
     labelled = set(humans["group"]) if len(humans) else set()

@@ -147,6 +147,11 @@ def test_reasons_and_human_agreement_end_to_end(tmp_path: Path, simulator: Simul
     human = [j if i not in HUMANS_DISAGREE else 1 - j
              for i, j in zip(labelled * 2, judge, strict=True)]  # fmt: skip
     kappa = cohen_kappa_score(judge, human)
+    labelled_all = [r["id"] for r in RECORDS[:12]]
+    human_of = {
+        r["id"]: float((output_of(r) == str(r["expected"])) != (r["id"] in HUMANS_DISAGREE))
+        for r in RECORDS[:12]
+    }
     table = pd.read_parquet(artifact("judge_agreement", "arithmetic"))
     assert list(table.columns) == AGREEMENT_COLUMNS
     row = table[table["humans"]].iloc[0]
@@ -166,6 +171,10 @@ def test_reasons_and_human_agreement_end_to_end(tmp_path: Path, simulator: Simul
     report = artifact("reports", "sums", "report.md").read_text()
     assert "**Agreement with people** (lab/labels/arithmetic.jsonl)" in report
     assert f"| states | states | 22 | {kappa:.3f} [" in report
+    # and `contains` against the same labels, for comparison (every labelled output has one)
+    contains = [scores[k].loc[i, "contains"] for k in keys for i in labelled_all]
+    people = [human_of[i] for _ in keys for i in labelled_all]
+    assert f"| contains | states | 24 | {cohen_kappa_score(contains, people):.3f} [" in report
     said = pd.concat([verdicts[k].join(scores[k]["contains"]) for k in keys])
     said = said[said["failure"].isna()]
     cells = [
