@@ -87,6 +87,9 @@ def load_labels(
         return {}
     columns = judge_label_columns(judges)
     out: dict[str, HumanLabels] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix not in (".jsonl", ".md") and path.name[0] != ".":
+            issues.add(disp(path), "not read: human labels go in JSON Lines, <dataset>.jsonl")
     for path in sorted(folder.glob("*.jsonl")):
         file = disp(path)
         dataset = datasets.get(path.stem)

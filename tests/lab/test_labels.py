@@ -66,6 +66,7 @@ def test_every_bad_line_is_named(write_lab: object) -> None:
                 ["id", "output"],
             ),
             "labels/nothere.jsonl": lines({"id": "1", "output": "a", "human_says": "yes"}),
+            "labels/d.csv": "id,output,human_says\n1,a,yes\n",
         }
     )
     with pytest.raises(LabError) as info:
@@ -83,6 +84,7 @@ def test_every_bad_line_is_named(write_lab: object) -> None:
         "lab/labels/d.jsonl:9: item '2': this output is labelled for 'says' on line 8 already",
         "lab/labels/d.jsonl:10: expected a JSON object",
         "lab/labels/nothere.jsonl: unknown dataset 'nothere'",
+        "lab/labels/d.csv: not read: human labels go in JSON Lines, <dataset>.jsonl",
     ):
         assert expected in text, expected
 
