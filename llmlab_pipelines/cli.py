@@ -43,10 +43,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     n_candidates = len(lab.all_candidates())
+    n_labels = sum(len(labels.labels) for labels in lab.human_labels.values())
     print(
         f"{lab.root}: ok — {len(lab.models)} models, {len(lab.prompts)} prompts, "
         f"{len(lab.datasets)} datasets, {len(lab.experiments)} experiments, "
-        f"{n_candidates} candidates" + (f", {len(lab.judges)} judges" if lab.judges else "")
+        f"{n_candidates} candidates"
+        + (f", {len(lab.judges)} judges" if lab.judges else "")
+        + (f", {n_labels} human labels" if n_labels else "")
     )
     for warning in lab_warnings(lab):
         print(f"warning: {warning}")

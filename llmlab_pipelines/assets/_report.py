@@ -10,6 +10,7 @@ from urllib.parse import quote
 import dagster as dg
 import pandas as pd
 
+from ..judges import experiment_judges, judges_producing
 from ..lab import Candidate, ExperimentConfig, Lab
 from ..partitions import generation_key
 from ..report import (
@@ -18,6 +19,7 @@ from ..report import (
     fmt,
     image_markdown,
     items_needed,
+    judges_markdown,
     leaderboard_markdown,
     markdown_table,
     paired_sd,
@@ -45,6 +47,7 @@ class ExperimentReport:
     scores: pd.DataFrame
     comparisons: pd.DataFrame
     binary: bool = True  # whether the ranked metric is 0/1
+    judges: str = ""  # the judge section (Markdown): agreement with people, judge vs metrics
 
     @cached_property
     def sd(self) -> float:
@@ -142,6 +145,7 @@ class ExperimentReport:
             f"**{fmt(self.mde)}**."
             if self.mde is not None
             else "",
+            self.judges,
             "### All comparisons",
             markdown_table(mine.drop(columns=["experiment"])),
         ]
@@ -152,6 +156,21 @@ class ExperimentReport:
             parts.append(f"![leaderboard]({with_plot_file})")
             parts.append("![forest plot](forest.png)")
         return "\n\n".join(p for p in parts if p)
+
+
+def judge_section(
+    lab: Lab,
+    experiment: str,
+    verdicts: dict[str, pd.DataFrame],
+    scores: dict[str, pd.DataFrame],
+) -> str:
+    """The report's judge section for ``experiment`` (empty when it has no scoring judge)."""
+    names = judges_producing(lab, lab.experiment(experiment).judges, "scores")
+    if not names:
+        return ""
+    humans, confusion = experiment_judges(lab, experiment, verdicts, scores)
+    labels = lab.human_labels.get(lab.experiment(experiment).dataset)
+    return judges_markdown(names, humans, confusion, labels.display if labels else None)
 
 
 def log_to_mlflow(

@@ -14,6 +14,7 @@ from ..judges import (
     judges_producing,
     pairwise_judgements,
     pairwise_summary,
+    unmeasured_judges,
 )
 from ..lab import Lab, LabError
 from ..lab._quality import frame_records
@@ -46,7 +47,9 @@ AGREEMENT_FLOOR = dg.AssetCheckSpec(
     "judge_agreement_floor",
     asset="judge_agreement",
     description="Warns when a judge group's Krippendorff's alpha is below its "
-    "`agreement_floor`: its scores are not reliable enough to rank by.",
+    "`agreement_floor` (its scores are not reliable enough to rank by), and when a judge's "
+    "reliability could not be measured at all (nothing to compare it with): never green "
+    "for an untested judge.",
 )
 
 
@@ -147,7 +150,7 @@ def parse_failure_check(lab: Lab, names: list[str], frame: pd.DataFrame) -> dg.A
     partitions_def=dataset_partitions,
     ins={
         "judge_scores": of_dataset("judge_scores"),
-        "eval_datasets": dg.AssetIn(),
+        "scores": of_dataset("scores"),
     },
     group_name="analysis",
     kinds={"krippendorff", "parquet"},
@@ -158,16 +161,19 @@ def parse_failure_check(lab: Lab, names: list[str], frame: pd.DataFrame) -> dg.A
 def judge_agreement(
     context: dg.AssetExecutionContext,
     judge_scores: dict[str, pd.DataFrame],
-    eval_datasets: pd.DataFrame,
+    scores: dict[str, pd.DataFrame],
     lab: LabResource,
     tracking: MLflowTracking,
 ) -> Iterator[object]:
     """How far the judges can be trusted: agreement of a judge with itself (repeats), of a
-    panel's members, and of each judge with human labels when the dataset has them."""
+    panel's members, and of each judge with people on the outputs they labelled
+    (``labels/<dataset>.jsonl``), with 95% bootstrap intervals."""
     the_lab = lab.load()
     dataset = context.partition_key
-    tables = tables_by_candidate(judge_scores, set(the_lab.all_candidates()))
-    table = dataset_agreement(the_lab, dataset, tables, frame_records(eval_datasets))
+    known = set(the_lab.all_candidates())
+    tables = tables_by_candidate(judge_scores, known)
+    outputs = tables_by_candidate(scores, known)
+    table = dataset_agreement(the_lab, dataset, tables, outputs)
     for experiment in the_lab.experiments_for(dataset):
         if table.empty or not the_lab.experiment(experiment).judges:
             continue
@@ -177,11 +183,7 @@ def judge_agreement(
                 partition=f"judge_agreement|{dataset}",
                 name=f"judge agreement on {dataset}",
                 params={"dataset": dataset},
-                metrics={
-                    f"alpha/{r.group}/{r.dimension}": r.krippendorff_alpha
-                    for r in table.itertuples()
-                    if pd.notna(r.krippendorff_alpha)
-                },
+                metrics=agreement_metrics(table),
                 tags={"dagster.run_id": context.run.run_id, "llmlab.kind": "judge_agreement"},
                 files={"judge_agreement.parquet": table.to_parquet(index=False)},
             )
@@ -195,22 +197,52 @@ def judge_agreement(
             ),
         },
     )
-    yield agreement_floor_check(table)
+    yield agreement_floor_check(table, unmeasured_judges(the_lab, dataset, table))
 
 
-def agreement_floor_check(table: pd.DataFrame) -> dg.AssetCheckResult:
-    """A warning naming every judge group whose agreement is below its floor."""
+def agreement_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """MLflow metrics of the agreement table: alpha and kappa with their bounds, and n."""
+    out = {}
+    for r in table.itertuples():
+        who = f"{r.group}/{r.dimension}" + ("/humans" if r.humans else "")
+        for key, value in (
+            ("alpha", r.krippendorff_alpha),
+            ("alpha_low", r.alpha_low),
+            ("alpha_high", r.alpha_high),
+            ("kappa", r.cohen_kappa),
+            ("kappa_low", r.kappa_low),
+            ("kappa_high", r.kappa_high),
+            ("n", r.n_items),
+        ):
+            if pd.notna(value):
+                out[f"{key}/{who}"] = float(value)
+    return out
+
+
+def agreement_floor_check(
+    table: pd.DataFrame, unmeasured: dict[str, str] | None = None
+) -> dg.AssetCheckResult:
+    """A warning naming every judge group below its floor and every judge whose agreement
+    could not be measured; it passes only when every judge was measured and is above its floor.
+    """
     low = table[table["below_floor"]] if len(table) else table
+    lines = [
+        f"{r.group}/{r.dimension} ({r.raters}): alpha {r.krippendorff_alpha:.2f} < {r.floor:.2f}"
+        for r in low.itertuples()
+    ]
+    lines += [f"{name}: not measured: {why}" for name, why in (unmeasured or {}).items()]
+    if not len(table) and not lines:
+        lines = ["nothing to compare: no judge scores outputs on this dataset"]
     return dg.AssetCheckResult(
         check_name=AGREEMENT_FLOOR.name,
-        passed=low.empty,
+        passed=not lines,
         severity=dg.AssetCheckSeverity.WARN,
-        description="; ".join(
-            f"{r.group}/{r.dimension} ({r.raters}): "
-            f"alpha {r.krippendorff_alpha:.2f} < {r.floor:.2f}"
-            for r in low.itertuples()
-        )
-        or ("agreement above every floor" if len(table) else "nothing to compare"),
+        description="; ".join(lines) or "every judge measured, agreement above every floor",
+        metadata={
+            "measured_groups": len(table),
+            "below_floor": len(low),
+            "unmeasured_judges": len(unmeasured or {}),
+        },
     )
 
 

@@ -20,7 +20,7 @@ from ..report import (
 from ..resources import ArtifactStore, LabResource, MLflowTracking
 from ..stats import StatsError
 from ._automation import ANALYSIS_CONDITION
-from ._report import ExperimentReport, log_to_mlflow, report_links
+from ._report import ExperimentReport, judge_section, log_to_mlflow, report_links
 
 
 @dg.asset(
@@ -28,6 +28,7 @@ from ._report import ExperimentReport, log_to_mlflow, report_links
     ins={
         "comparisons": dg.AssetIn(),
         "scores": of_dataset("scores"),
+        "judge_scores": of_dataset("judge_scores"),
     },
     group_name="analysis",
     kinds={"mlflow", "parquet"},
@@ -47,14 +48,17 @@ def leaderboard(
     context: dg.AssetExecutionContext,
     comparisons: pd.DataFrame,
     scores: dict[str, pd.DataFrame],
+    judge_scores: dict[str, pd.DataFrame],
     lab: LabResource,
     artifacts: ArtifactStore,
     tracking: MLflowTracking,
 ) -> Iterator[object]:
-    """Per experiment on this dataset: means with 95% CIs, differences from the baseline."""
+    """Per experiment on this dataset: means with 95% CIs, differences from the baseline, and
+    its judges' agreement with human labels and with the 0/1 metrics."""
     the_lab = lab.load()
     dataset = context.partition_key
     tables = tables_by_candidate(scores, set(the_lab.all_candidates()))
+    verdicts = tables_by_candidate(judge_scores, set(the_lab.all_candidates()))
     boards, gates = [], []
     metadata: dict[str, dg.RawMetadataValue] = {}
     for name in the_lab.experiments_for(dataset):
@@ -76,8 +80,9 @@ def leaderboard(
             continue
         binary = the_lab.experiment_metrics(name).get(config.metric, False)
         report = ExperimentReport(
-            name, dataset, config, baseline, board, long, comparisons, binary=binary
-        )
+            name, dataset, config, baseline, board, long, comparisons, binary=binary,
+            judges=judge_section(the_lab, name, verdicts, tables),
+        )  # fmt: skip
         path = artifacts.write(
             report.markdown(with_plot_file="leaderboard.png"), "reports", name, "report.md"
         )
@@ -90,6 +95,8 @@ def leaderboard(
         boards.append(board.assign(experiment=name, metric=config.metric))
         metadata[f"{name}"] = dg.MetadataValue.md(report.markdown(inline_plot=True))
         metadata[f"{name}_report"] = dg.MetadataValue.path(str(path))
+        if report.judges:
+            metadata[f"{name}_judges"] = dg.MetadataValue.md(report.judges)
         metadata[f"{name}_mlflow_runs"] = dg.MetadataValue.int(len(runs))
         metadata.update(report_links(tracking, name, dataset))
     frame = pd.concat(boards, ignore_index=True) if boards else pd.DataFrame()

@@ -5,7 +5,7 @@
 import dagster as dg
 import pandas as pd
 
-from ..judges import judge_metric_columns
+from ..judges import judge_metric_columns, judge_reason_columns
 from ..lab._quality import frame_records
 from ..metrics import MetricError, score_frame
 from ..partitions import generation_partitions, of_dataset, split_key
@@ -28,7 +28,8 @@ def scores(
     lab: LabResource,
 ) -> dg.Output[pd.DataFrame]:
     """Each generation scored by every metric the experiments using it ask for: deterministic
-    metrics, and the judges' scores (one column per judge x dimension, panels' consensus).
+    metrics, and the judges' scores (one column per judge x dimension, panels' consensus) with
+    each rubric judge's reason (``<column>_reason``).
 
     A failed generation (an error, no output) has no score: its quality columns are NaN (the
     cost and latency of the call stay). The statistics leave such items out on both sides of
@@ -52,6 +53,8 @@ def scores(
         frame = frame.merge(wide, on=["item_id", "repeat"], how="left")
         frame[sorted(judge_cols)] = frame[sorted(judge_cols)].fillna(0.0)
         names = list(dict.fromkeys([*names, *sorted(judge_cols)]))
+        reasons = judge_reason_columns(the_lab, judged, judge_scores)
+        frame = frame.merge(reasons, on=["item_id", "repeat"], how="left")
     metrics = the_lab.metrics
     frame = unscore_failed(frame, [n for n in names if n not in metrics or not metrics[n].source])
     return dg.Output(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import pandas as pd
 
 from ..lab import Lab
+from ..lab._labels import HumanLabels
 from ..stats._agreement import Level
 
 #: What a kind's verdicts become: metric columns on every output (the ``scores`` table), or
@@ -32,6 +33,7 @@ class RaterGroup:
         level: How values compare (nominal labels, ordinal scales, ...).
         floor: The judge's ``agreement_floor``.
         raters: Who the raters are, for people reading the table.
+        humans: Whether one rater is people (``labels/<dataset>.jsonl``).
     """
 
     group: str
@@ -40,6 +42,7 @@ class RaterGroup:
     level: Level
     floor: float
     raters: str
+    humans: bool = False
 
 
 class JudgeKind:
@@ -70,14 +73,15 @@ class JudgeKind:
         return {}
 
     def rater_groups(
-        self, lab: Lab, name: str, verdicts: pd.DataFrame, records: list[dict[str, Any]]
+        self, lab: Lab, name: str, verdicts: pd.DataFrame, labels: HumanLabels | None
     ) -> Iterator[RaterGroup]:
         """The groups of raters whose agreement tells how far judge ``name`` can be trusted.
 
         Args:
             lab: The lab.
             name: A judge of this kind.
-            verdicts: Parsed rubric verdicts with a ``unit`` column (one output).
-            records: The dataset's records (human ratings, when it has them).
+            verdicts: Parsed rubric verdicts with a ``unit`` column (one output) and, when
+                known, the ``output`` text judged.
+            labels: The dataset's human labels, if it has any.
         """
         return iter(())

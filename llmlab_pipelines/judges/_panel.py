@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pandas as pd
 
 from ..lab import Lab
+from ..lab._labels import HumanLabels
 from ..stats._agreement import Level
 from ._kind import JudgeKind, RaterGroup
 
@@ -35,7 +35,7 @@ class PanelKind(JudgeKind):
         return out
 
     def rater_groups(
-        self, lab: Lab, name: str, verdicts: pd.DataFrame, records: list[dict[str, Any]]
+        self, lab: Lab, name: str, verdicts: pd.DataFrame, labels: HumanLabels | None
     ) -> Iterator[RaterGroup]:
         panel = lab.judges[name]
         level: Level = "nominal" if panel.labels else "ordinal"

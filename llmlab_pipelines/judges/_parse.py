@@ -9,7 +9,15 @@ from typing import Any
 
 from ..lab._judges import JudgeConfig
 
-_WORD = re.compile(r"[A-Za-z0-9_+-]+")
+#: What may sit before a label: spaces, quotes, emphasis, an opening bracket (``**yes**``).
+_LEAD = re.compile(r"^[\s*_\"'`(\[]*")
+#: What may end a label: the end of the line, a space, or punctuation opening a reason
+#: (``yes - ...``, ``yes. ...``, ``yes, because ...``, ``yes: ...``, ``yes — ...``).
+_AFTER = r"(?=$|[\s.,:;!?)\]*\"'`–—]|-(?:\s|$))"
+#: The separator between a label and its reason (after any closing quote or emphasis right
+#: after the label), dropped from the reason.
+_SEPARATOR = re.compile(r"^[*\"'`]*[\s)\].,:;!?–—-]*")
+REASON_CHARS = 300  # a label reply's reason is clipped to this many characters
 
 
 class ParseError(ValueError):
@@ -32,11 +40,30 @@ def _json_object(reply: str) -> dict[str, Any]:
     return value
 
 
-def _first_word(reply: str) -> str:
-    match = _WORD.search(reply)
-    if not match:
+def split_label(reply: str, labels: list[str]) -> tuple[str, str]:
+    """``(label, reason)`` of a label reply: a label first, then an optional reason.
+
+    Only the reply's first non-empty line is read. The label is one of ``labels`` (any case),
+    at the start (after spaces, quotes or emphasis) and followed by the end of the line, a
+    space or punctuation: ``yes``, ``Yes - it names Paris``, ``no. "15" is not "12"``, ``yes,
+    because ...``. The reason is the rest of the line without that separator (clipped to
+    :data:`REASON_CHARS`). Raises ParseError naming what the reply starts with otherwise
+    (``maybe``, ``yesterday``, ``yes/no``, ``The answer is yes``).
+    """
+    line = next((x for x in reply.splitlines() if x.strip()), "")
+    text = _LEAD.sub("", line)
+    if not text.strip():
         raise ParseError(f"an empty reply {reply[:60]!r}")
-    return match.group().lower()
+    for label in sorted(labels, key=len, reverse=True):  # longest first: "no" after "none"
+        match = re.match(re.escape(label) + _AFTER, text, re.IGNORECASE)
+        if match:
+            reason = _SEPARATOR.sub("", text[match.end() :]).strip()
+            return label, reason[:REASON_CHARS]
+    start = text.split()[0][:40]
+    raise ParseError(
+        f"expected one of {'/'.join(labels)}, got {start!r} "
+        "(a label first, then optionally a reason: 'yes - it names Paris')"
+    )
 
 
 def parse_rubric(
@@ -44,11 +71,8 @@ def parse_rubric(
 ) -> dict[str, tuple[float, str]]:
     """``dimension -> (raw score, reason)``; raises ParseError naming the problem."""
     if judge.labels:
-        word = _first_word(reply)
-        labels = {k.lower(): v for k, v in judge.labels.items()}
-        if word not in labels:
-            raise ParseError(f"expected one of {'/'.join(judge.labels)}, got {word!r}")
-        return {d: (float(labels[word]), reply.strip()[:300]) for d in dimensions}
+        label, reason = split_label(reply, list(judge.labels))
+        return {d: (float(judge.labels[label]), reason) for d in dimensions}
     data = _json_object(reply)
     lo, hi = judge.scale
     out = {}
@@ -74,8 +98,8 @@ def parse_rubric(
 def parse_pairwise(judge: JudgeConfig, reply: str) -> tuple[str, str]:
     """``("A" | "B" | "tie", reason)``."""
     if judge.labels is not None:
-        word = _first_word(reply)
-        reason = reply.strip()[:300]
+        word, reason = split_label(reply, ["A", "B", "tie", "draw", "equal"])
+        word = word.lower()
     else:
         data = _json_object(reply)
         word = str(data.get("winner", "")).strip().lower()

@@ -71,7 +71,10 @@ def rubric_prompt(
     if judge.labels:
         names = "/".join(judge.labels)
         questions = " ".join(judge.rubric(d) for d in dimensions)
-        return f"{head}{questions}\nAnswer with one word ({names}).\nVerdict:"
+        return (
+            f"{head}{questions}\nAnswer with one word ({names}), then ' - ' and a one-sentence "
+            "reason, on one line.\nVerdict:"
+        )
     rubric = "\n".join(f"- {d}: {judge.rubric(d)}" for d in dimensions)
     shape = ", ".join(
         f'"{d}": {{"score": <{lo}-{hi}>, "reason": "<one sentence>"}}' for d in dimensions
@@ -100,14 +103,17 @@ def pairwise_prompt(
         f"<response_b>\n{fence(second)}\n</response_b>\n\n{judge.criteria}\n"
     )
     if judge.labels:
-        return f"{head}Answer with one word (A/B/tie).\nVerdict:"
+        return (
+            f"{head}Answer with one word (A/B/tie), then ' - ' and a one-sentence reason, on "
+            "one line.\nVerdict:"
+        )
     return head + 'Reply with JSON only: {"winner": "A" | "B" | "tie", "reason": "<one sentence>"}'
 
 
 def retry_prompt(prompt: str, error: str, *, json_reply: bool) -> str:
     """The same question once more, told what was wrong with the last reply."""
     note = f"(Your previous reply could not be used: {error}. "
-    note += "Reply with the JSON object only.)" if json_reply else "Reply with one word only.)"
+    note += "Reply with the JSON object only.)" if json_reply else "Start with the label.)"
     head, sep, last = prompt.rpartition("\n")
     if not json_reply and sep:  # completion style: keep the final cue line last
         return f"{head}\n{note}\n{last}"

@@ -11,6 +11,7 @@ import pandas as pd
 from ..engine import Engine
 from ..lab import Lab
 from ..lab._judges import JudgeConfig
+from ..lab._labels import HumanLabels
 from ..stats._agreement import Level
 from ._calls import CALL_COLUMNS, EngineFactory, JudgeCall, judge_request, run_with_retry
 from ._kind import JudgeKind, RaterGroup
@@ -148,7 +149,7 @@ class RubricKind(JudgeKind):
         return {column: wide.get(column, np.nan) for column in lab.judge_columns(name).values()}
 
     def rater_groups(
-        self, lab: Lab, name: str, verdicts: pd.DataFrame, records: list[dict[str, Any]]
+        self, lab: Lab, name: str, verdicts: pd.DataFrame, labels: HumanLabels | None
     ) -> Iterator[RaterGroup]:
         judge = lab.judges[name]
         level: Level = "nominal" if judge.labels else "ordinal"
@@ -164,30 +165,26 @@ class RubricKind(JudgeKind):
                     judge.agreement_floor,
                     f"{judge.repeats} repeats of {name}",
                 )
-            field = _human_field(judge.columns(name)[dim], dim, records)
-            if field is not None:
-                ratings = _versus_humans(name, d, field, records)
-                raters = f"{name} vs humans ({field})"
-                yield RaterGroup(name, dim, ratings, level, judge.agreement_floor, raters)
+            column = judge.columns(name)[dim]
+            if labels is not None and column in labels.columns() and "output" in d:
+                ratings = versus_humans(name, d, labels.for_column(column))
+                raters = f"{name} vs humans ({labels.display})"
+                yield RaterGroup(
+                    name, dim, ratings, level, judge.agreement_floor, raters, humans=True
+                )
 
 
-def _human_field(column: str, dim: str, records: list[dict[str, Any]]) -> str | None:
-    """The dataset field holding human ratings of ``column`` (or ``dim``), if any."""
-    return next(
-        (f for f in (f"human_{column}", f"human_{dim}") if any(f in r for r in records)), None
-    )
-
-
-def _versus_humans(
-    name: str, verdicts: pd.DataFrame, field: str, records: list[dict[str, Any]]
+def versus_humans(
+    name: str, verdicts: pd.DataFrame, humans: dict[tuple[str, str], float]
 ) -> pd.DataFrame:
-    """The judge's mean verdict per output and the human rating of its item, as two raters."""
-    humans = {str(r["id"]): r for r in records}
-    mean = verdicts.groupby(["unit", "item_id"], as_index=False)["raw"].mean()
+    """The judge's mean verdict per output and the human verdict on that output's text, as two
+    raters (``unit, rater, value``). Only outputs whose text a person labelled for that item
+    (surrounding whitespace aside) get a human rating."""
+    mean = verdicts.groupby(["unit", "item_id", "output"], as_index=False)["raw"].mean()
     people = [
-        {"unit": u, "rater": "human", "value": float(humans[i][field])}
-        for u, i in zip(mean["unit"], mean["item_id"], strict=True)
-        if humans.get(str(i), {}).get(field) is not None
+        {"unit": u, "rater": "human", "value": humans[key]}
+        for u, i, o in zip(mean["unit"], mean["item_id"], mean["output"], strict=True)
+        if (key := (str(i), str(o).strip())) in humans
     ]
     own = mean.assign(rater=name, value=mean["raw"])[["unit", "rater", "value"]]
-    return pd.concat([own, pd.DataFrame(people)], ignore_index=True)
+    return pd.concat([own, pd.DataFrame(people, columns=["unit", "rater", "value"])])

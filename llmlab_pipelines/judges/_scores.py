@@ -24,3 +24,27 @@ def judge_metric_columns(lab: Lab, names: list[str], verdicts: pd.DataFrame) -> 
         for column, values in kind_of(lab, name).metric_columns(lab, name, wide).items():
             out[column] = values
     return out.fillna(0.0).reset_index()
+
+
+def judge_reason_columns(lab: Lab, names: list[str], verdicts: pd.DataFrame) -> pd.DataFrame:
+    """``(item_id, repeat)`` -> ``<column>_reason`` for each rubric judge column: the judge's
+    reason (its repeats' reasons joined with `` | ``), or ``no verdict (<failure>: <error>)``.
+
+    Panels make no calls and so give no reason.
+    """
+    columns = {c for n in names for c in lab.judges[n].columns(n).values()}
+    own = verdicts[verdicts["column"].isin(columns)] if len(verdicts) else verdicts
+    if not len(own):
+        return pd.DataFrame(columns=["item_id", "repeat"])
+    text = [
+        str(reason) if pd.isna(failure) else f"no verdict ({failure}: {error})"
+        for reason, failure, error in zip(own["reason"], own["failure"], own["error"], strict=True)
+    ]
+    wide = (
+        own.assign(text=text)
+        .sort_values("judge_repeat")
+        .groupby(["item_id", "repeat", "column"])["text"]
+        .agg(" | ".join)
+        .unstack("column")
+    )
+    return wide.rename(columns=lambda c: f"{c}_reason").reset_index().rename_axis(columns=None)

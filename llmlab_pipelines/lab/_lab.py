@@ -12,6 +12,7 @@ from ._candidates import Candidate, expand_candidates, match_baseline
 from ._datasets import Dataset
 from ._errors import LabError, shown, unknown
 from ._judges import JudgeConfig
+from ._labels import HumanLabels
 from ._schema import BudgetsConfig, ExperimentConfig, ModelConfig
 from ._templates import Prompt
 
@@ -40,6 +41,7 @@ class Lab:
     user_metrics: dict[str, Metric] = field(default_factory=dict)
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
     configured_metrics: dict[str, Metric] = field(default_factory=dict)
+    human_labels: dict[str, HumanLabels] = field(default_factory=dict)  # by dataset
     _candidates: dict[str, list[Candidate]] = field(default_factory=dict, repr=False)
 
     @property

@@ -9,6 +9,7 @@ from ._candidates import key_collisions
 from ._datasets import DATASET_SUFFIXES, Dataset
 from ._errors import IssueCollector, LabError, unknown
 from ._lab import Lab
+from ._labels import load_labels
 from ._load_judges import load_judges
 from ._read import Display, Raw, Source, read_yaml_files, validate_model
 from ._sandbox import inside, make_environment
@@ -22,7 +23,8 @@ def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
     """Load and validate a lab folder.
 
     Args:
-        root: The lab folder (holding models.yaml, prompts/, datasets/, experiments/).
+        root: The lab folder (holding models.yaml, prompts/, datasets/, experiments/, and
+            optionally judges/, labels/, metrics/, budgets.yaml).
         check_datasets: Also read every dataset an experiment uses and check the templates'
             variables against its fields.
 
@@ -55,6 +57,9 @@ def load_lab(root: str | Path, *, check_datasets: bool = True) -> Lab:
                 _ = dataset.records
             except LabError as exc:
                 issues.extend(exc)
+    lab.human_labels = load_labels(
+        root / "labels", disp, issues, datasets, judges, check_ids=check_datasets
+    )
     for name in list(experiments):
         if not check_experiment(lab, name, sources[name], issues, check_datasets, declared):
             experiments.pop(name)

@@ -4,7 +4,8 @@
   would score 0);
 - a numeric metric whose ``expected`` is prose (a worked solution), not a number;
 - items that repeat another item's inputs (count and examples);
-- a sidecar ``datasets/<name>.yaml`` with no data file beside it.
+- a sidecar ``datasets/<name>.yaml`` with no data file beside it;
+- a dataset field ``human_<column>`` (human labels now live in ``labels/<dataset>.jsonl``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def lab_warnings(lab: Lab) -> list[LabIssue]:
                 found += _metric_warnings(file, f"metrics[{index}]", metric, dataset)
     for dataset in lab.datasets.values():
         found += _duplicate_warnings(lab, dataset)
+        found += _human_field_warnings(dataset)
     found += _orphan_sidecars(lab)
     return found
 
@@ -124,6 +126,21 @@ def _duplicate_warnings(lab: Lab, dataset: Dataset) -> list[LabIssue]:
     if result.success:
         return []
     return [LabIssue(dataset.display, f"duplicate inputs: {result.detail}")]
+
+
+def _human_field_warnings(dataset: Dataset) -> list[LabIssue]:
+    fields = sorted({f for r in _records(dataset) for f in r if f.startswith("human_")})
+    if not fields:
+        return []
+    return [
+        LabIssue(
+            dataset.display,
+            f"field(s) {', '.join(fields)} are not read as human labels: a label is about one "
+            "output, not an item, so it goes in labels/"
+            f"{dataset.name}.jsonl with the output it judges: "
+            f'{{"id": ..., "output": ..., "{fields[0]}": ...}}',
+        )
+    ]
 
 
 def _variables(lab: Lab, prompt: str) -> frozenset[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._collect import MissingScoresError, experiment_scores
 from ._gate import GATE_COLUMNS, gate_summary, gate_table
+from ._judges import judges_markdown
 from ._leaderboard import (
     build_leaderboard,
     candidate_summary,
@@ -36,6 +37,7 @@ __all__ = [
     "image_markdown",
     "item_means",
     "items_needed",
+    "judges_markdown",
     "leaderboard_markdown",
     "markdown_table",
     "paired_sd",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._agreement import agreement, cohen_kappa
+from ._agreement_ci import agreement_ci
 from ._bayes import prob_b_better
 from ._ci import clustered_mean_ci, mean_ci
 from ._compare import COLUMNS as COMPARISON_COLUMNS
@@ -16,6 +17,7 @@ __all__ = [
     "COMPARISON_COLUMNS",
     "StatsError",
     "agreement",
+    "agreement_ci",
     "clustered_mean_ci",
     "cohen_kappa",
     "compare",

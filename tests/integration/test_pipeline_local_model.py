@@ -98,6 +98,12 @@ def test_sample_lab_end_to_end(sample_lab: Path, shared_models: None) -> None:
     assert len(judged) == 2
     verdicts = pd.read_parquet(judged[0])
     assert len(verdicts) == LIMIT and set(verdicts["raw"].dropna()) <= {0.0, 1.0}
+    # its few-shot prompt asks for a reason after the label: the reason is stored, not the label
+    said = verdicts[verdicts["failure"].isna()]
+    assert len(said) and (said["reason"].str.len() > 0).all()
+    assert not said["reason"].str.lower().isin(["yes", "no"]).any()
+    report = Path(summary.reports["capitals"]).read_text()
+    assert "**Agreement with people** (lab/labels/capitals.jsonl)" in report
 
 
 def test_a_template_error_fails_with_the_item_and_keeps_finished_work(

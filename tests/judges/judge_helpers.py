@@ -86,6 +86,25 @@ def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
         yield sim
 
 
+def human_score(index: int) -> int:
+    """The human graders' score of every output of the index-th item."""
+    return 5 if index % 5 else 3
+
+
+def human_labels(records: list[dict[str, str]]) -> str:
+    """``labels/arithmetic.jsonl``: each output both candidates give (as the simulator answers
+    them), labelled with :func:`human_score`."""
+    seen: dict[tuple[str, str], int] = {}
+    for i, record in enumerate(records):
+        for head in ("", "Careful now.\n"):
+            output = responder(f"{head}Question: {record['question']}\nAnswer:").strip()
+            seen[(record["id"], output)] = human_score(i)
+    return "".join(
+        json.dumps({"id": item, "output": output, "human_correct": score}) + "\n"
+        for (item, output), score in seen.items()
+    )
+
+
 def write_judged_lab(root: Path, sim: Simulator, n: int = 40, humans: bool = False) -> Path:
     for folder in ("prompts", "datasets", "experiments", "judges"):
         (root / folder).mkdir(parents=True, exist_ok=True)
@@ -101,12 +120,12 @@ def write_judged_lab(root: Path, sim: Simulator, n: int = 40, humans: bool = Fal
         json.loads(line)
         for line in (ROOT / "lab" / "datasets" / "arithmetic.jsonl").read_text().splitlines()[:n]
     ]
-    if humans:  # human graders, who disagree with the scripted judge on every 5th item
-        for i, record in enumerate(records):
-            record["human_correct"] = 5 if i % 5 else 3
     (root / "datasets" / "arithmetic.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in records)
     )
+    if humans:  # human graders, who disagree with the scripted judge on every 5th item
+        (root / "labels").mkdir(exist_ok=True)
+        (root / "labels" / "arithmetic.jsonl").write_text(human_labels(records))
     (root / "judges" / "correct.yaml").write_text(
         "model: sim\ndimensions: [correctness]\nscale: [1, 5]\n"
     )

@@ -16,6 +16,7 @@ from llmlab_pipelines.judges import (
     agreement_table,
     judge_callers,
     judge_metric_columns,
+    judge_reason_columns,
     judges_producing,
 )
 from llmlab_pipelines.lab import Lab, load_lab
@@ -94,7 +95,7 @@ def test_a_registered_kind_is_what_runs(lab: Lab, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(KINDS, "rubric", Constant())
     wide = judge_metric_columns(lab, ["r1"], verdicts([("r1", "1", 0, 5.0)]))
     assert list(wide["r1.constant"]) == [0.25]
-    assert agreement_table(lab, ["r1"], verdicts([("r1", "1", 0, 5.0)]), []).empty
+    assert agreement_table(lab, ["r1"], verdicts([("r1", "1", 0, 5.0)])).empty
 
 
 def test_agreement_groups_come_from_each_judge_kind(lab: Lab, tmp_path: Path) -> None:
@@ -103,8 +104,19 @@ def test_agreement_groups_come_from_each_judge_kind(lab: Lab, tmp_path: Path) ->
         for i in range(12)
         for judge, r in (("r1", 0), ("r1", 1), ("r2", 0))
     ]
-    table = agreement_table(lab, ["panel", "r1", "pw"], verdicts(rows), [])
+    table = agreement_table(lab, ["panel", "r1", "pw"], verdicts(rows))
     assert list(table["group"]) == ["panel", "r1"]
     assert list(table["raters"]) == ["r1, r2", "2 repeats of r1"]
     assert table["krippendorff_alpha"].iloc[1] == pytest.approx(1.0)
     assert not np.isnan(table["krippendorff_alpha"].iloc[0])
+
+
+def test_reasons_become_a_column_per_rubric_judge(lab: Lab) -> None:
+    table = verdicts([("r1", "1", 1, 4.0), ("r1", "1", 0, 5.0), ("r1", "2", 0, 3.0)])
+    table["reason"] = ["mostly right", "exactly right", ""]
+    table["failure"] = [None, None, "parse"]
+    table["error"] = [None, None, "expected one of ..."]
+    wide = judge_reason_columns(lab, ["panel", "r1", "pw"], table).set_index("item_id")
+    assert list(wide.columns) == ["repeat", "r1_reason"]  # a panel makes no calls: no reason
+    assert wide.loc["1", "r1_reason"] == "exactly right | mostly right"  # by judge repeat
+    assert wide.loc["2", "r1_reason"] == "no verdict (parse: expected one of ...)"

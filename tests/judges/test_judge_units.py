@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from llmlab_pipelines.judges import ParseError, fence, parse_pairwise, parse_rubric, rubric_prompt
+from llmlab_pipelines.judges._parse import REASON_CHARS
 from llmlab_pipelines.lab import LabError, load_lab
 from llmlab_pipelines.lab._judges import RUBRICS, JudgeConfig
 from llmlab_pipelines.metrics import METRICS, json_schema_match, json_valid, token_f1
@@ -43,9 +46,7 @@ def test_strict_parsing_says_what_is_wrong() -> None:
         with pytest.raises(ParseError, match=message):
             parse_rubric(judge, ["relevance", "safety"], reply)
     labels = JudgeConfig(model="m", dimensions=["correctness"], labels={"yes": 1, "no": 0})
-    assert parse_rubric(labels, ["correctness"], " Yes, it is.") == {
-        "correctness": (1.0, "Yes, it is.")
-    }
+    assert parse_rubric(labels, ["correctness"], " Yes, it is.") == {"correctness": (1.0, "it is.")}
     with pytest.raises(ParseError, match="expected one of yes/no, got 'maybe'"):
         parse_rubric(labels, ["correctness"], "maybe")
     assert parse_pairwise(JudgeConfig(kind="pairwise", model="m"), '{"winner": "b"}')[0] == "B"
@@ -114,3 +115,63 @@ def test_a_lab_metric_is_a_plain_function(write_lab: object) -> None:
     (lab / "metrics" / "mine.py").write_text("import math\n\nx = 1 / 0\n")
     with pytest.raises(LabError, match=r"metrics/mine.py:3: cannot import: ZeroDivisionError"):
         load_lab(lab)
+
+
+LABELS = JudgeConfig(model="m", dimensions=["correctness"], labels={"yes": 1, "no": 0})
+
+
+@pytest.mark.parametrize(
+    ("reply", "score", "reason"),
+    [
+        (
+            ' no - "15" is a different number from "12".',
+            0.0,
+            '"15" is a different number from "12".',
+        ),
+        ("yes", 1.0, ""),
+        ("Yes - it names Paris.", 1.0, "it names Paris."),
+        ("yes. It says Paris.", 1.0, "It says Paris."),
+        ("yes, because it says Paris", 1.0, "because it says Paris"),
+        ("No: it names Lyon", 0.0, "it names Lyon"),
+        ("**yes** — it names Paris", 1.0, "it names Paris"),
+        ('"no" it is another city', 0.0, "it is another city"),
+        ("yes - first line\nQ: a second question the base model went on to", 1.0, "first line"),
+        ("\n  no - after a blank line", 0.0, "after a blank line"),
+    ],
+)
+def test_a_label_reply_gives_the_label_and_its_reason(
+    reply: str, score: float, reason: str
+) -> None:
+    assert parse_rubric(LABELS, ["correctness"], reply) == {"correctness": (score, reason)}
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ("maybe - hard to say", "got 'maybe'"),
+        ("yesterday it said Paris", "got 'yesterday'"),
+        ("yes/no", "got 'yes/no'"),
+        ("yes-man", "got 'yes-man'"),
+        ("The answer is yes", "got 'The'"),
+        ("   ", "an empty reply"),
+        ("", "an empty reply"),
+    ],
+)
+def test_garbage_is_still_a_parse_failure(reply: str, message: str) -> None:
+    with pytest.raises(ParseError, match=re.escape(message)):
+        parse_rubric(LABELS, ["correctness"], reply)
+
+
+def test_a_long_reason_is_clipped_and_pairwise_labels_keep_theirs() -> None:
+    _, reason = parse_rubric(LABELS, ["correctness"], "no - " + "x" * 1000)["correctness"]
+    assert reason == "x" * REASON_CHARS
+    pairwise = JudgeConfig(kind="pairwise", model="m", labels={"A": 1, "B": 0})
+    assert parse_pairwise(pairwise, "B - it is right") == ("B", "it is right")
+    assert parse_pairwise(pairwise, "Tie.") == ("tie", "")
+    with pytest.raises(ParseError, match="got 'C'"):
+        parse_pairwise(pairwise, "C - neither")
+
+
+def test_the_built_in_label_prompt_asks_for_a_reason() -> None:
+    prompt = rubric_prompt(LABELS, ["correctness"], task="t", output="o", reference="r")
+    assert "then ' - ' and a one-sentence reason" in prompt and prompt.endswith("Verdict:")

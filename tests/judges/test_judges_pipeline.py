@@ -14,6 +14,7 @@ from judge_helpers import (
     GARBAGE_ONCE,
     GARBAGE_TWICE,
     INJECTED,
+    human_score,
     judge_reply,
     write_judged_lab,
 )
@@ -124,7 +125,7 @@ def test_agreement_with_human_labels(tmp_path: Path, simulator: Simulator) -> No
         run_lab(lab, instance=instance, echo=lambda _: None)
     agreement = artifact("judge_agreement", "arithmetic")
     row = agreement[agreement["raters"].str.contains("correct vs humans")].iloc[0]
-    humans = {r["id"]: r["human_correct"] for r in lab.datasets["arithmetic"].records}
+    humans = {r["id"]: human_score(i) for i, r in enumerate(lab.datasets["arithmetic"].records)}
     judge_rows, human_rows = [], []
     for cand in lab.candidates("judged"):
         frame = artifact("judge_scores", cand.key)
@@ -136,6 +137,7 @@ def test_agreement_with_human_labels(tmp_path: Path, simulator: Simulator) -> No
         level_of_measurement="ordinal",
     )
     assert row["krippendorff_alpha"] == pytest.approx(expected, abs=1e-9)
+    assert row["n_items"] == len(judge_rows) and bool(row["humans"])  # every output labelled
     assert row["cohen_kappa"] == pytest.approx(
         cohen_kappa_score(
             np.array(judge_rows, int), np.array(human_rows, int), weights="quadratic"
