@@ -8,7 +8,8 @@ own state folder, so one size's memory never shows in another's.
 
 Measured inside the child: the wall time of every Dagster step (from the instance's step
 stats), the peak RSS while each step ran (``/proc/self/statm`` sampled every 10 ms by a
-thread: resident set of the whole process, imports included), the process's
+thread: resident set of the whole process, imports and earlier steps included; and how far it
+rose above its value when the step began: the step's own growth), the process's
 ``ru_maxrss``, and the bytes each store holds afterwards (Parquet artifacts with the response
 cache, MLflow, Dagster's event log). Then ``stats.compare`` alone on the same shape
 (two candidates x N items): seconds a call.
@@ -66,8 +67,10 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
 
-    def peak(self, start: float, end: float) -> int:
-        return max((rss for t, rss in self.samples if start <= t <= end), default=0)
+    def peak(self, start: float, end: float) -> tuple[int, int]:
+        """(peak, peak minus the RSS when the window began) between ``start`` and ``end``."""
+        inside = [rss for t, rss in self.samples if start <= t <= end] or [0]
+        return max(inside), max(inside) - inside[0]
 
 
 def folder_bytes(path: Path) -> int:
@@ -122,7 +125,8 @@ def child(items: int, base: str, tmp: Path) -> dict[str, object]:
                     "partition": (run.tags.get("dagster/partition", "") if run else "")[:12],
                     "step": step.step_key,
                     "seconds": step.end_time - step.start_time,
-                    "peak_rss": rss.peak(step.start_time, step.end_time),
+                    "peak_rss": rss.peak(step.start_time, step.end_time)[0],
+                    "growth": rss.peak(step.start_time, step.end_time)[1],
                 }
             )
     return {
@@ -139,20 +143,27 @@ def child(items: int, base: str, tmp: Path) -> dict[str, object]:
     }
 
 
-def totals(result: dict[str, object]) -> dict[str, tuple[float, int]]:
-    """Per step (summed over partitions): (seconds, peak RSS)."""
-    out: dict[str, tuple[float, int]] = {}
+def totals(result: dict[str, object]) -> dict[str, tuple[float, int, int]]:
+    """Per step (summed over partitions): (seconds, peak RSS, largest growth within a run)."""
+    out: dict[str, tuple[float, int, int]] = {}
     for step in result["steps"]:  # type: ignore[attr-defined]
-        seconds, peak = out.get(step["step"], (0.0, 0))
-        out[step["step"]] = (seconds + step["seconds"], max(peak, step["peak_rss"]))
+        seconds, peak, growth = out.get(step["step"], (0.0, 0, 0))
+        out[step["step"]] = (
+            seconds + step["seconds"],
+            max(peak, step["peak_rss"]),
+            max(growth, step["growth"]),
+        )
     return out
 
 
 def show(result: dict[str, object]) -> None:
     mb = 1 / 2**20
     print(f"{result['items']:,} items x 2 candidates: run_lab {result['wall']:.1f} s")
-    for name, (seconds, peak) in totals(result).items():
-        print(f"  {name:28} {seconds:8.2f} s   peak RSS {peak * mb:7.0f} MB")
+    for name, (seconds, peak, growth) in totals(result).items():
+        print(
+            f"  {name:16} {seconds:8.2f} s   peak RSS {peak * mb:6.0f} MB "
+            f"(+{growth * mb:4.0f} MB over the step's start)"
+        )
     print(f"  process ru_maxrss {result['max_rss'] * mb:.0f} MB")  # type: ignore[operator]
     for store, size in result["bytes"].items():  # type: ignore[attr-defined]
         print(f"  bytes in {store}: {size * mb:.1f} MB")
@@ -193,8 +204,9 @@ def main() -> None:
     for name in b:
         if name in a and a[name][0] > 0:
             print(
-                f"  {name:28} time {b[name][0] / a[name][0]:6.2f}   "
-                f"peak RSS {b[name][1] / a[name][1]:5.2f}"
+                f"  {name:16} time {b[name][0] / a[name][0]:6.2f}   "
+                f"peak RSS {b[name][1] / a[name][1]:5.2f}   "
+                f"growth {b[name][2] / max(a[name][2], 1):5.2f}"
             )
     print(
         f"  run_lab wall {last['wall'] / first['wall']:.2f}; compare "
