@@ -15,7 +15,19 @@ what stalls between the partitions.
     python benchmarks/end_to_end_throughput.py [--items 2000] [--profile]
 
 ``--profile`` runs the same lab once more in this process (``run_lab``) under cProfile and
-prints the hottest functions by cumulative time outside the event loop's waits.
+prints the hottest functions by cumulative time.
+
+Measured 2026-12-05 on the shared 2-core machine (load average 2.5 before, 1.3 after):
+
+    in flight  raw aiohttp  bare litellm  llmlab run  ÷ bare  ÷ raw   gap between partitions
+    64         315 req/s    149           284         1.91    0.902   1.42 s
+    256        1,296        206           893         4.35    0.689   1.20 s
+
+Under load 5.5-6.2 the same script gave 186 and 356 req/s (gaps 5.4-5.8 s). A sampling profile
+of the gap: ~80 % is Dagster's event log on SQLite (every event a connect, commit and close:
+~20 ms a commit on this disk): the first run's remaining events and its scores step, the
+second run's creation and start-up. Running partitions in threads to overlap them deadlocks in
+Dagster's logging set-up (``logging.config.dictConfig`` at each run's start), so it is not done.
 """
 
 from __future__ import annotations
