@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from .. import asset_metadata as meta
-from ..engine import Budget, build_requests
+from ..engine import Budget, build_requests, result_columns
 from ..lab import LabError
 from ..lab._quality import frame_records
 from ..locks import partition_lock
@@ -69,7 +69,12 @@ def generations(
         with partition_lock(lock, on_wait=context.log.info):
             results = engine.run(requests)
     prompts = {(r.item_id, r.repeat): r.prompt for r in requests}
-    frame = pd.DataFrame([{**r.row(), "prompt": prompts[(r.item_id, r.repeat)]} for r in results])
+    columns = result_columns(results) | {
+        "prompt": [prompts[(r.item_id, r.repeat)] for r in results]
+    }
+    del requests, results, prompts  # the frame alone is kept while it is written
+    frame = pd.DataFrame(columns)
+    del columns
     frame = redact_frame(frame)  # rows read from a cache written before a key was known, too
     error_rate = float(frame["error"].notna().mean()) if len(frame) else 0.0
     metadata = _metadata(frame, plan.candidate.label, error_rate)

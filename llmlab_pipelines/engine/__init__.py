@@ -15,7 +15,7 @@ from ._plan import build_requests
 from ._progress import Progress
 from ._routing import RoutingClient
 from ._runner import Engine
-from ._types import Completion, GenerationRequest, GenerationResult
+from ._types import Completion, GenerationRequest, GenerationResult, result_columns
 
 __all__ = [
     "LOCAL_PROVIDER",
@@ -45,4 +45,5 @@ __all__ = [
     "read_secret",
     "redact",
     "register_local_provider",
+    "result_columns",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
@@ -120,3 +121,16 @@ class GenerationResult:
         out = asdict(self)
         out.pop("extra")
         return out
+
+
+#: The generations table's columns, in order (every field of a result but ``extra``).
+RESULT_COLUMNS = tuple(f.name for f in fields(GenerationResult) if f.name != "extra")
+
+
+def result_columns(results: Sequence[GenerationResult]) -> dict[str, list[Any]]:
+    """The results as columns (what ``[r.row() for r in results]`` holds, without a dict a row).
+
+    A ``DataFrame`` made from these equals one made from the rows, at a fraction of the peak
+    memory for a large partition.
+    """
+    return {name: [getattr(r, name) for r in results] for name in RESULT_COLUMNS}

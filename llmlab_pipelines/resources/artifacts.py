@@ -9,7 +9,7 @@ import pandas as pd
 from pydantic import Field
 from upath import UPath
 
-from .._atomic import write_atomic
+from .._atomic import write_atomic, write_parquet_atomic
 from ..partitions import OF_DATASET, partition_dataset, path_parts
 from ..secrets import redact_frame, redact_values
 from ..settings import get_settings
@@ -76,13 +76,13 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         return out
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
-        """Write one partition, replacing only that partition's file."""
+        """Write one partition, replacing only that partition's file (in row chunks)."""
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(
                 f"{context.asset_key.to_user_string()}: expected a DataFrame, got "
                 f"{type(obj).__name__}"
             )
-        write_atomic(path, redact_frame(obj).to_parquet(index=False))
+        write_parquet_atomic(path, redact_frame(obj))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         """Read one partition."""

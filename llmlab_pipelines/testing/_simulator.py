@@ -243,13 +243,15 @@ class Simulator:
         return web.json_response({"ok": True})
 
     async def _stats(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "requests": self.total_requests,
-                "successes": self.total_successes,
-                "max_in_flight": self.max_in_flight,
-            }
-        )
+        """Counters; with ``?arrivals=N`` also the arrival times (monotonic s) of requests N+."""
+        stats: dict[str, object] = {
+            "requests": self.total_requests,
+            "successes": self.total_successes,
+            "max_in_flight": self.max_in_flight,
+        }
+        if "arrivals" in request.query:
+            stats["arrivals"] = self.request_times[int(request.query["arrivals"] or 0) :]
+        return web.json_response(stats)
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         return await self._handle(request, chat=True)

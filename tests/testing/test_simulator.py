@@ -155,3 +155,17 @@ def test_a_trickled_reply_sends_headers_at_once_and_the_body_slowly() -> None:
         body_after = time.monotonic() - started
     assert response.status == 200 and json.loads(body)["choices"][0]["text"] == "hi"
     assert headers_after < 0.5 and body_after >= len(body) * 0.01 * 0.8
+
+
+def test_stats_gives_the_arrival_times_from_a_request_on() -> None:
+    with Simulator() as sim:
+        for i in range(3):
+            assert post(sim, "/chat/completions", chat(f"q{i}"))[0] == 200
+        with urllib.request.urlopen(sim.url + "/stats?arrivals=1", timeout=10) as reply:
+            stats = json.loads(reply.read())
+        with urllib.request.urlopen(sim.url + "/stats", timeout=10) as reply:
+            plain = json.loads(reply.read())
+    assert stats["requests"] == 3
+    assert stats["arrivals"] == sim.request_times[1:]  # requests 1 and 2, in arrival order
+    assert len(stats["arrivals"]) == 2 and stats["arrivals"][0] <= stats["arrivals"][1]
+    assert "arrivals" not in plain  # only when asked for
