@@ -129,9 +129,18 @@ class LiteLLMClient:
         timeout = request.config.timeout
         params = request.params.as_kwargs()
         try:
-            out = await complete_local(name, prompt, params, self._models_dir, timeout=timeout)
+            out = await complete_local(
+                name,
+                prompt,
+                params,
+                self._models_dir,
+                timeout=timeout,
+                width=request.config.concurrency,
+            )
         except LocalModelError as exc:
             raise ProviderError("not_found", str(exc)) from None
+        except ValueError as exc:  # llama.cpp: the prompt does not fit the context
+            raise ProviderError("bad_request", str(exc)) from None
         except TimeoutError:
             raise ProviderError(
                 "timeout",

