@@ -21,7 +21,10 @@ def local_request(
     i: int, prompt: str | None = None, max_tokens: int = 16, **config: Any
 ) -> GenerationRequest:
     model = ModelConfig(model="llmlab/gemma3-270m", max_retries=0, **config)
-    params = GenerationParams(max_tokens=max_tokens)
+    # sampled calls (temperature > 0) run one at a time on the worker whatever the concurrency:
+    # the path these tests fake (greedy calls at concurrency > 1 are batched, see
+    # test_local_batching.py)
+    params = GenerationParams(max_tokens=max_tokens, temperature=0.5)
     return GenerationRequest(f"i{i}", 0, prompt or f"i{i}", "local", model, params)
 
 
