@@ -22,6 +22,13 @@ SEPARATOR = "|"
 dataset_partitions = dg.DynamicPartitionsDefinition(name="datasets")
 generation_partitions = dg.DynamicPartitionsDefinition(name="generations")
 night_partitions = dg.DynamicPartitionsDefinition(name="nights")
+#: The datasets an adaptive experiment runs on (``adaptive_runs``), and those whose prompts are
+#: optimized (``prompt_optimization``): a dataset no experiment of that mode uses is no partition.
+adaptive_partitions = dg.DynamicPartitionsDefinition(name="adaptive_datasets")
+optimize_partitions = dg.DynamicPartitionsDefinition(name="optimize_datasets")
+
+#: From a dataset partition to the same dataset in a partitions set of its own (the keys match).
+same_dataset = dg.IdentityPartitionMapping()
 
 #: Input metadata: the input holds only the partitions of the downstream partition's dataset.
 OF_DATASET = "llmlab/of_dataset"
@@ -110,12 +117,18 @@ def lab_partition_keys(lab: Lab) -> tuple[list[str], list[str]]:
     return datasets, pairs
 
 
+def mode_datasets(lab: Lab, mode: str) -> list[str]:
+    """The datasets of the lab's ``mode: <mode>`` experiments."""
+    return sorted({e.dataset for e in map(lab.experiment, lab.experiments) if e.mode == mode})
+
+
 def partition_requests(
     instance: dg.DagsterInstance,
     lab: Lab | None = None,
     *,
     datasets: Iterable[str] = (),
     generations: Iterable[str] = (),
+    optimize: Iterable[str] = (),
 ) -> list[dg.AddDynamicPartitionsRequest]:
     """The requests adding the dataset and generations partitions the instance lacks.
 
@@ -127,12 +140,17 @@ def partition_requests(
         lab: Every dataset and used candidate x dataset pair of this lab (optional).
         datasets: These dataset keys too.
         generations: These generations keys (:func:`generation_key`) too.
+        optimize: These datasets' prompts are optimized too (``llmlab run --optimize``).
     """
     want_d, want_g = lab_partition_keys(lab) if lab is not None else ([], [])
+    adaptive = mode_datasets(lab, "adaptive") if lab is not None else []
+    optimized = [*optimize, *(mode_datasets(lab, "optimize") if lab is not None else [])]
     out = []
     for partitions, keys in (
-        (dataset_partitions, {*want_d, *datasets}),
+        (dataset_partitions, {*want_d, *datasets, *optimized}),
         (generation_partitions, {*want_g, *generations}),
+        (adaptive_partitions, set(adaptive)),
+        (optimize_partitions, set(optimized)),
     ):
         missing = sorted(keys - set(instance.get_dynamic_partitions(str(partitions.name))))
         if missing:
@@ -146,15 +164,19 @@ def register_partitions(
     *,
     datasets: Iterable[str] = (),
     generations: Iterable[str] = (),
+    optimize: Iterable[str] = (),
 ) -> None:
     """Add what :func:`partition_requests` finds missing, now (the CLI; sensors return the
     requests instead)."""
-    datasets, generations = list(datasets), list(generations)  # read once per attempt
+    # read once per attempt
+    datasets, generations, optimize = list(datasets), list(generations), list(optimize)
     _add_when_missing(
         instance,
         lambda: [
             (r.partitions_def_name, list(r.partition_keys))
-            for r in partition_requests(instance, lab, datasets=datasets, generations=generations)
+            for r in partition_requests(
+                instance, lab, datasets=datasets, generations=generations, optimize=optimize
+            )
         ],
     )
 

@@ -207,7 +207,7 @@ def run_lab(
     for name in [*names, *to_optimize]:
         lab.experiment(name)  # a typo fails here, with a suggestion
     instance = instance or dagster_instance()
-    register_partitions(instance, lab)
+    register_partitions(instance, lab, optimize=[lab.experiment(n).dataset for n in to_optimize])
     defs = build_definitions(
         {
             "lab": LabResource(path=str(lab.root), limit=limit),

@@ -81,9 +81,11 @@ def test_the_nightly_time_zone_is_read_when_definitions_are_built(
 
 def test_only_used_pairs_and_nights_that_ran_are_partitions() -> None:
     from llmlab_pipelines.partitions import (
+        adaptive_partitions,
         dataset_partitions,
         generation_partitions,
         night_partitions,
+        optimize_partitions,
     )
 
     graph = defs.resolve_asset_graph()
@@ -94,5 +96,7 @@ def test_only_used_pairs_and_nights_that_ran_are_partitions() -> None:
         "comparisons": dataset_partitions,
         "leaderboard": dataset_partitions,
         "nightly_scores": night_partitions,
+        "adaptive_runs": adaptive_partitions,  # only datasets an adaptive experiment uses
+        "prompt_optimization": optimize_partitions,
     }.items():
         assert graph.get(dg.AssetKey(asset)).partitions_def == partitions, asset

@@ -11,7 +11,7 @@ import pandas as pd
 from ..adaptive import EVALUATION_COLUMNS, AdaptiveRun, RoundLog, run_lab_experiment
 from ..lab import Lab, LabError
 from ..lab._quality import frame_records
-from ..partitions import dataset_partitions, of_dataset, tables_by_candidate
+from ..partitions import adaptive_partitions, of_dataset, same_dataset, tables_by_candidate
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
@@ -19,9 +19,9 @@ from ._progress import ProgressLogger, judge_engines
 
 
 @dg.asset(
-    partitions_def=dataset_partitions,
+    partitions_def=adaptive_partitions,
     ins={
-        "eval_datasets": dg.AssetIn(),
+        "eval_datasets": dg.AssetIn(partition_mapping=same_dataset),
         "scores": of_dataset("scores"),
     },
     group_name="adaptive",

@@ -23,7 +23,7 @@ from ..optimize import (
     optimize_experiment,
     write_winner,
 )
-from ..partitions import dataset_partitions
+from ..partitions import optimize_partitions, same_dataset
 from ..report import markdown_table
 from ..resources import ArtifactStore, LabResource, LLMResource, MLflowTracking
 from ..resources.tracking import CandidateRun
@@ -40,7 +40,8 @@ class OptimizeRunConfig(dg.Config):
 
 
 @dg.asset(
-    partitions_def=dataset_partitions,
+    partitions_def=optimize_partitions,
+    ins={"eval_datasets": dg.AssetIn(partition_mapping=same_dataset)},
     group_name="optimize",
     kinds={"litellm", "parquet"},
     io_manager_key="parquet_io_manager",

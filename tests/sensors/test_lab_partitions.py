@@ -27,6 +27,9 @@ def test_registers_new_partitions_then_skips(sample_lab: Path) -> None:
             r.partitions_def_name: set(r.partition_keys) for r in result.dynamic_partitions_requests
         }
         assert added["datasets"] == {"arithmetic", "capitals", "word_problems"}
+        # adaptive_runs / prompt_optimization: only the datasets of experiments in that mode
+        assert added["adaptive_datasets"] == {"capitals"}
+        assert added["optimize_datasets"] == {"arithmetic"}
         lab = load_lab(sample_lab)
         used = {f"{p.candidate.key}|{p.dataset}" for p in lab.plans()}
         assert added["generations"] == used  # the pairs grid experiments use, not 4 x 3
