@@ -26,6 +26,8 @@ night_partitions = dg.DynamicPartitionsDefinition(name="nights")
 #: optimized (``prompt_optimization``): a dataset no experiment of that mode uses is no partition.
 adaptive_partitions = dg.DynamicPartitionsDefinition(name="adaptive_datasets")
 optimize_partitions = dg.DynamicPartitionsDefinition(name="optimize_datasets")
+#: The datasets a grid experiment with a pairwise judge runs on (``pairwise``).
+pairwise_partitions = dg.DynamicPartitionsDefinition(name="pairwise_datasets")
 
 #: From a dataset partition to the same dataset in a partitions set of its own (the keys match).
 same_dataset = dg.IdentityPartitionMapping()
@@ -122,6 +124,19 @@ def mode_datasets(lab: Lab, mode: str) -> list[str]:
     return sorted({e.dataset for e in map(lab.experiment, lab.experiments) if e.mode == mode})
 
 
+def pairwise_datasets(lab: Lab) -> list[str]:
+    """The datasets of the lab's grid experiments that name a pairwise judge."""
+    from .judges import judges_producing
+
+    return sorted(
+        {
+            e.dataset
+            for e in map(lab.experiment, lab.experiments)
+            if e.mode == "grid" and judges_producing(lab, e.judges, "pairwise")
+        }
+    )
+
+
 def partition_requests(
     instance: dg.DagsterInstance,
     lab: Lab | None = None,
@@ -144,6 +159,7 @@ def partition_requests(
     """
     want_d, want_g = lab_partition_keys(lab) if lab is not None else ([], [])
     adaptive = mode_datasets(lab, "adaptive") if lab is not None else []
+    pairwise = pairwise_datasets(lab) if lab is not None else []
     optimized = [*optimize, *(mode_datasets(lab, "optimize") if lab is not None else [])]
     out = []
     for partitions, keys in (
@@ -151,6 +167,7 @@ def partition_requests(
         (generation_partitions, {*want_g, *generations}),
         (adaptive_partitions, set(adaptive)),
         (optimize_partitions, set(optimized)),
+        (pairwise_partitions, set(pairwise)),
     ):
         missing = sorted(keys - set(instance.get_dynamic_partitions(str(partitions.name))))
         if missing:

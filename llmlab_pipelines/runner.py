@@ -27,10 +27,11 @@ from .jobs import (
     eval_datasets_job,
     generations_job,
     optimize_job,
+    pairwise_job,
 )
 from .lab import Lab
 from .locks import partition_lock
-from .partitions import generation_key, register_partitions
+from .partitions import generation_key, pairwise_datasets, register_partitions
 from .resources import ArtifactStore, LabResource, LLMResource
 from .secrets import redact
 from .settings import get_settings
@@ -228,6 +229,7 @@ def run_lab(
         run.step(eval_datasets_job.name, dataset, f"dataset {dataset}", users)
     _generate(run, lab, names)
     _analyse(run, lab, names)
+    _pairwise(run, lab, names)
     _adapt(run, lab, adaptive)
     _optimize(run, lab, to_optimize)
     run.step(costs_job.name, None, "costs", [*names, *to_optimize])
@@ -267,6 +269,14 @@ def _analyse(run: _Invocation, lab: Lab, names: list[str]) -> None:
             if name in names:
                 run.summary.leaderboards[name] = board[board["experiment"] == name]
                 run.report_at(name, name, "report.md")
+
+
+def _pairwise(run: _Invocation, lab: Lab, names: list[str]) -> None:
+    """The pairwise judges, one run per dataset whose grid experiments name one."""
+    for dataset in pairwise_datasets(lab):
+        here = [n for n in lab.experiments_for(dataset) if n in names]
+        if here:
+            run.step(pairwise_job.name, dataset, f"pairwise judges on {dataset}", here)
 
 
 def _adapt(run: _Invocation, lab: Lab, adaptive: list[str]) -> None:

@@ -86,6 +86,7 @@ def test_only_used_pairs_and_nights_that_ran_are_partitions() -> None:
         generation_partitions,
         night_partitions,
         optimize_partitions,
+        pairwise_partitions,
     )
 
     graph = defs.resolve_asset_graph()
@@ -98,5 +99,6 @@ def test_only_used_pairs_and_nights_that_ran_are_partitions() -> None:
         "nightly_scores": night_partitions,
         "adaptive_runs": adaptive_partitions,  # only datasets an adaptive experiment uses
         "prompt_optimization": optimize_partitions,
+        "pairwise": pairwise_partitions,  # only datasets with a pairwise judge
     }.items():
         assert graph.get(dg.AssetKey(asset)).partitions_def == partitions, asset

@@ -23,6 +23,8 @@ from ..partitions import (
     dataset_partitions,
     generation_partitions,
     of_dataset,
+    pairwise_partitions,
+    same_dataset,
     split_key,
     tables_by_candidate,
 )
@@ -247,10 +249,10 @@ def agreement_floor_check(
 
 
 @dg.asset(
-    partitions_def=dataset_partitions,
+    partitions_def=pairwise_partitions,  # only datasets with a pairwise judge
     ins={
         "scores": of_dataset("scores"),
-        "eval_datasets": dg.AssetIn(),
+        "eval_datasets": dg.AssetIn(partition_mapping=same_dataset),
     },
     group_name="evaluation",  # it calls judges: never started by the analysis' automation
     kinds={"litellm", "parquet"},

@@ -21,12 +21,17 @@ generations_job = dg.define_asset_job(
 
 analysis_job = dg.define_asset_job(
     "analysis_job",
-    selection=dg.AssetSelection.assets(
-        "comparisons", "leaderboard", "promoted", "judge_agreement", "pairwise"
-    ),
+    selection=dg.AssetSelection.assets("comparisons", "leaderboard", "promoted", "judge_agreement"),
     description="Compare every candidate with its baseline, publish the leaderboard, and promote "
-    "the best candidate when the regression gate passes; pairwise judges (paid calls) run "
-    "only here, never by automation.",
+    "the best candidate when the regression gate passes.",
+)
+
+pairwise_job = dg.define_asset_job(
+    "pairwise_job",
+    selection=dg.AssetSelection.assets("pairwise"),
+    description="Pairwise judges on one dataset: each candidate against its baseline, both "
+    "orders (paid calls; run only when asked, never by automation).",
+    tags={tags.KIND: "pairwise"},
 )
 
 nightly_job = dg.define_asset_job(
@@ -66,6 +71,7 @@ ALL_JOBS = [
     costs_job,
     adaptive_job,
     optimize_job,
+    pairwise_job,
 ]
 
 __all__ = [
@@ -77,4 +83,5 @@ __all__ = [
     "generations_job",
     "nightly_job",
     "optimize_job",
+    "pairwise_job",
 ]

@@ -10,7 +10,8 @@ from .. import tags
 from ..jobs import analysis_job
 from ..partitions import is_generation_key, partition_dataset
 
-#: What the sensor runs for a dataset: the analysis that calls no model (not ``pairwise``).
+#: What the sensor runs for a dataset: the analysis, which calls no model (``pairwise`` has its
+#: own job).
 ANALYSED = [dg.AssetKey(a) for a in ("comparisons", "leaderboard", "promoted", "judge_agreement")]
 #: Their generations-partitioned inputs: an update of one partition analyses its dataset.
 WATCHED = [dg.AssetKey("scores"), dg.AssetKey("judge_scores")]

@@ -197,7 +197,9 @@ class Explorer:
         ref = view.candidates[index]
         frame = self.catalog.item_scores(ref.key, view.dataset, item_id)
         verdicts = self.catalog.item_frame("judge_scores", ref.key, view.dataset, item_id)
-        partition = f"{ref.key}|{view.dataset}"
+        from ..partitions import generation_key  # Dagster's import, paid once, on an item page
+
+        partition = generation_key(ref.key, view.dataset)
         return {
             "index": index,
             "ref": ref,

@@ -13,7 +13,9 @@ def dagster_link(base: str | None, asset: str, key: str, dataset: str) -> str | 
     """The Dagster UI page of one asset partition (``candidate|dataset``)."""
     if not base:
         return None
-    partition = quote(f"{key}|{dataset}")
+    from ..partitions import generation_key  # imports Dagster: only when a link is asked for
+
+    partition = quote(generation_key(key, dataset))
     return f"{base.rstrip('/')}/assets/{asset}?view=partitions&partition={partition}"
 
 

@@ -150,6 +150,8 @@ def test_a_zero_budget_stops_every_call_and_every_paid_call_is_in_the_ledger(
     with dg.instance_for_test() as instance:
         register_partitions(instance, lab)
         register_night(instance, NIGHT)  # what the nightly schedule does
+        # pairwise: only the dataset whose experiment names a pairwise judge is a partition
+        assert instance.get_dynamic_partitions("pairwise_datasets") == ["arithmetic"]
         for selection, partition in upstream:
             assert materialize(instance, lab, store, selection, partition).success
         before, paid_before = simulator.total_requests, spent_by(store, asset)
@@ -191,5 +193,6 @@ def test_no_asset_that_calls_a_model_runs_by_automation() -> None:
         if "litellm" in node.kinds:
             assert node.automation_condition is None, key.to_user_string()
     assert graph.get(dg.AssetKey("pairwise")).group_name == "evaluation"
-    analysis = defs.resolve_job_def("analysis_job")
-    assert "pairwise" in {k.to_user_string() for k in analysis.asset_layer.selected_asset_keys}
+    for job, has_pairwise in (("analysis_job", False), ("pairwise_job", True)):
+        selected = defs.resolve_job_def(job).asset_layer.selected_asset_keys
+        assert ("pairwise" in {k.to_user_string() for k in selected}) == has_pairwise, job

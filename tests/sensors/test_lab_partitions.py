@@ -30,6 +30,7 @@ def test_registers_new_partitions_then_skips(sample_lab: Path) -> None:
         # adaptive_runs / prompt_optimization: only the datasets of experiments in that mode
         assert added["adaptive_datasets"] == {"capitals"}
         assert added["optimize_datasets"] == {"arithmetic"}
+        assert "pairwise_datasets" not in added  # no experiment of the sample names one
         lab = load_lab(sample_lab)
         used = {f"{p.candidate.key}|{p.dataset}" for p in lab.plans()}
         assert added["generations"] == used  # the pairs grid experiments use, not 4 x 3
